@@ -1,0 +1,77 @@
+"""The nbgrader configuration of the course, in one place.
+
+``nbgrader_config.py`` at the repository root loads :func:`course_config`, so the
+command line ``nbgrader``, the JupyterLab extension and :mod:`autograder` agree.
+Each setting below closes a known trap of notebook grading.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+from traitlets.config import Config
+
+from autograder.preprocessors import HideHiddenTests
+
+COURSE_ID = "differentiable-programming"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_DIRECTORY = "solutions"
+RELEASE_DIRECTORY = "lessons"
+#: Where instructors' grading data lives, relative to the course root (never committed).
+DATA_DIRECTORY = "course-data"
+
+#: Seconds one cell may run before it is interrupted and counted as failed.
+CELL_TIMEOUT = 120
+
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def course_config(
+    root: Path | str = REPO_ROOT,
+    *,
+    source_directory: Path | str = SOURCE_DIRECTORY,
+    release_directory: Path | str = RELEASE_DIRECTORY,
+    db_url: str | None = None,
+) -> Config:
+    """nbgrader settings for a course rooted at ``root``.
+
+    Directories may be relative to ``root`` or absolute (nbgrader joins them with
+    ``os.path.join``, which keeps an absolute path as it is).
+    """
+    root = Path(root).resolve()
+    data = Path(DATA_DIRECTORY)
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = str(source_directory)
+    c.CourseDirectory.release_directory = str(release_directory)
+    c.CourseDirectory.submitted_directory = str(data / "submitted")
+    c.CourseDirectory.autograded_directory = str(data / "autograded")
+    c.CourseDirectory.feedback_directory = str(data / "feedback")
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
+
+    # Released stubs: the function's signature and docstring stay, the body raises.
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+
+    # A cell that hangs is interrupted and counted as failed; the notebook goes on.
+    c.Execute.timeout = CELL_TIMEOUT
+    c.Execute.interrupt_on_timeout = True
+
+    # nbgrader scores a test cell zero when anything reaches stderr. A warning
+    # printed by numpy or by a library is not a failed test: only errors are.
+    c.IgnorePattern.pattern = r"[\s\S]*"
+
+    # Huge outputs are cut before they reach the gradebook or the feedback.
+    c.LimitOutput.max_lines = 500
+    c.LimitOutput.max_traceback = 60
+
+    # A deleted test cell is restored from the gradebook and runs; it cannot be
+    # dodged by deleting it.
+    c.OverwriteCells.add_missing_cells = True
+
+    # Feedback never shows hidden tests: neither their source nor a traceback
+    # that quotes them.
+    c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    return c

@@ -1,0 +1,66 @@
+"""Reading nbgrader metadata and executing notebooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from autograder.config import CELL_TIMEOUT
+
+
+@dataclass(frozen=True)
+class GradedCell:
+    """An nbgrader cell that carries an id: an answer cell or a test cell."""
+
+    grade_id: str
+    kind: str  # "answer" (autograded answer) or "tests" (autograder tests)
+    points: float
+    index: int
+
+
+def nbgrader_meta(cell: NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def graded_cells(nb: NotebookNode) -> list[GradedCell]:
+    """Answer and test cells of a notebook, in order."""
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or "grade_id" not in meta:
+            continue
+        if meta.get("solution") and not meta.get("grade"):
+            cells.append(GradedCell(meta["grade_id"], "answer", 0.0, index))
+        elif meta.get("grade") and not meta.get("solution"):
+            cells.append(GradedCell(meta["grade_id"], "tests", float(meta.get("points", 0)), index))
+    return cells
+
+
+def exercise_of(test_id: str, answer_ids: list[str]) -> str:
+    """The exercise a test cell belongs to: the longest answer id its grade_id starts with."""
+    owners = [a for a in answer_ids if test_id == a or test_id.startswith(a + "_")]
+    if not owners:
+        raise ValueError(f"test cell {test_id!r} belongs to no exercise")
+    return max(owners, key=len)
+
+
+def read(path: Path) -> NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def execute(nb: NotebookNode, *, cwd: Path, timeout: int = CELL_TIMEOUT) -> NotebookNode:
+    """Run every cell (errors recorded as outputs, execution goes on) and return the notebook."""
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", allow_errors=True, record_timing=False,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.execute()
+    return nb
+
+
+def errors(cell: NotebookNode) -> list[NotebookNode]:
+    return [o for o in cell.get("outputs", []) if o.output_type == "error"]

@@ -1,0 +1,57 @@
+"""Make ``lessons/`` from ``solutions/`` with nbgrader, and check that it is current."""
+
+from __future__ import annotations
+
+import filecmp
+import tempfile
+from pathlib import Path
+
+from nbgrader.apps import NbGraderAPI
+
+from autograder.config import REPO_ROOT, RELEASE_DIRECTORY, SOURCE_DIRECTORY, course_config
+
+
+class ReleaseError(RuntimeError):
+    """nbgrader could not generate an assignment."""
+
+
+def assignment_ids(root: Path = REPO_ROOT) -> list[str]:
+    """Every lesson folder under ``solutions/`` that holds a notebook, in order."""
+    source = root / SOURCE_DIRECTORY
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def generate(assignments: list[str], *, root: Path = REPO_ROOT,
+             release_directory: Path | str = RELEASE_DIRECTORY, db_url: str | None = None) -> None:
+    """Run ``nbgrader generate_assignment`` for each assignment into ``release_directory``."""
+    api = NbGraderAPI(config=course_config(root, release_directory=release_directory,
+                                           db_url=db_url))
+    for assignment in assignments:
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise ReleaseError(f"{assignment}: {result.get('error', '')}\n{result.get('log', '')}")
+
+
+def differences(expected: Path, actual: Path) -> list[str]:
+    """Files that differ, are missing or are extra in ``actual`` compared with ``expected``."""
+    problems: list[str] = []
+
+    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
+        problems.extend(f"missing: {prefix}{name}" for name in sorted(cmp.left_only))
+        problems.extend(f"extra: {prefix}{name}" for name in sorted(cmp.right_only))
+        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+        problems.extend(f"differs: {prefix}{name}" for name in sorted(mismatch + errors))
+        for name, sub in sorted(cmp.subdirs.items()):
+            walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(expected, actual, ignore=[".ipynb_checkpoints", "__pycache__"]), "")
+    return problems
+
+
+def check_release(root: Path = REPO_ROOT) -> list[str]:
+    """Regenerate every lesson in a scratch folder and compare with the committed ``lessons/``."""
+    with tempfile.TemporaryDirectory(prefix="release-check-") as scratch:
+        fresh = Path(scratch) / "lessons"
+        generate(assignment_ids(root), root=root, release_directory=fresh,
+                 db_url=f"sqlite:///{Path(scratch) / 'gradebook.db'}")
+        return differences(fresh, root / RELEASE_DIRECTORY)

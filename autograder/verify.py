@@ -1,0 +1,75 @@
+"""Execute solutions and released lessons and check how they behave.
+
+* A solution notebook runs without any error: every test passes.
+* A released lesson fails every graded test with a failed check
+  (``CheckFailed``, an ``AssertionError``) and raises nothing anywhere else, so
+  a student who opens it sees only "not implemented yet" at the checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import notebooks
+from autograder.config import REPO_ROOT, RELEASE_DIRECTORY, SOURCE_DIRECTORY
+
+FAILED_CHECK_NAMES = {"CheckFailed", "AssertionError"}
+
+
+@dataclass
+class Report:
+    notebook: Path
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _label(nb, index: int) -> str:
+    meta = notebooks.nbgrader_meta(nb.cells[index])
+    return f"cell {index}" + (f" ({meta['grade_id']})" if "grade_id" in meta else "")
+
+
+def verify_solution(path: Path) -> Report:
+    nb = notebooks.execute(notebooks.read(path), cwd=path.parent)
+    report = Report(path)
+    for index, cell in enumerate(nb.cells):
+        for error in notebooks.errors(cell):
+            report.problems.append(f"{_label(nb, index)} raised {error.ename}: {error.evalue}")
+    if not any(c.kind == "tests" for c in notebooks.graded_cells(nb)):
+        report.problems.append("no autograder test cells")
+    return report
+
+
+def verify_lesson(path: Path) -> Report:
+    nb = notebooks.execute(notebooks.read(path), cwd=path.parent)
+    report = Report(path)
+    test_cells = {c.index for c in notebooks.graded_cells(nb) if c.kind == "tests"}
+    for index, cell in enumerate(nb.cells):
+        errors = notebooks.errors(cell)
+        if index in test_cells:
+            if not errors:
+                report.problems.append(f"{_label(nb, index)} passes with the unsolved stub")
+            elif errors[0].ename not in FAILED_CHECK_NAMES:
+                report.problems.append(
+                    f"{_label(nb, index)} fails with {errors[0].ename}, not a failed check: "
+                    f"{errors[0].evalue}"
+                )
+        elif errors:
+            report.problems.append(
+                f"{_label(nb, index)} raised {errors[0].ename} in the released lesson: "
+                f"{errors[0].evalue}"
+            )
+    return report
+
+
+def verify(assignments: list[str], root: Path = REPO_ROOT) -> list[Report]:
+    reports = []
+    for assignment in assignments:
+        for path in sorted((root / SOURCE_DIRECTORY / assignment).glob("*.ipynb")):
+            reports.append(verify_solution(path))
+        for path in sorted((root / RELEASE_DIRECTORY / assignment).glob("*.ipynb")):
+            reports.append(verify_lesson(path))
+    return reports

@@ -1,0 +1,241 @@
+"""The machinery every checker shares.
+
+A checker calls the student's function on fixed and on seeded random inputs,
+compares each answer with an independent oracle, and either prints one line of
+success or raises :class:`CheckFailed` with a message that teaches: which input,
+what was expected, what came back, and -- when the answer matches a known
+mistake -- what the mistake probably was.
+
+Design rules, each answering a known trap of notebook autograders:
+
+* Nothing is written to stderr. nbgrader scores a test cell zero if anything
+  appears there, so the student's code runs with stdout, stderr and warnings
+  captured (:func:`call`).
+* A checker returns ``None``. A cell whose last line evaluates to ``False``
+  would otherwise score full marks in nbgrader.
+* Values are compared as plain float64 numpy arrays (:func:`as_float_array`),
+  so an object with an always-true ``__eq__`` gains nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ANALYTIC",
+    "CheckFailed",
+    "Mistake",
+    "Tolerance",
+    "as_float_array",
+    "call",
+    "expect_close",
+    "expect_true",
+    "fmt",
+    "passed",
+]
+
+_MAX_ECHO_CHARS = 2_000
+
+
+class CheckFailed(AssertionError):
+    """A student's answer disagrees with the oracle; the message says how."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    r"""Accept ``got`` when :math:`|got - expected| \le atol + rtol\,|expected|` entrywise."""
+
+    rtol: float
+    atol: float
+
+    def accepts(self, got: np.ndarray, expected: np.ndarray) -> bool:
+        return bool(np.allclose(got, expected, rtol=self.rtol, atol=self.atol, equal_nan=False))
+
+
+#: For answers computed by exact formulas: only round-off separates them from the oracle.
+ANALYTIC = Tolerance(rtol=1e-10, atol=1e-12)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A recognisable wrong answer: what it would return and how to explain it."""
+
+    explanation: str
+    value: Any
+    tolerance: Tolerance = field(default=ANALYTIC)
+
+
+@dataclass
+class CallResult:
+    """What a student's function returned, and what it printed or warned on the way."""
+
+    value: Any
+    output: str
+    warnings: list[warnings.WarningMessage]
+
+
+def fmt(value: Any, *, precision: int = 10) -> str:
+    """Format a value for a failure message: short, exact enough to compare by eye."""
+    if isinstance(value, float | np.floating):
+        return np.format_float_positional(float(value), precision=precision, trim="0") if (
+            value == 0 or 1e-4 <= abs(value) < 1e12
+        ) else np.format_float_scientific(float(value), precision=precision, trim="0")
+    if isinstance(value, np.ndarray):
+        text = np.array2string(
+            value, precision=precision, separator=", ", threshold=12, edgeitems=3,
+            max_line_width=90,
+        )
+        return f"array({text})"
+    if isinstance(value, tuple | list) and len(value) <= 8:
+        inner = ", ".join(fmt(v, precision=precision) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    if callable(value):
+        return str(getattr(value, "label", None) or getattr(value, "__name__", repr(value)))
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _format_inputs(inputs: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={fmt(value)}" for name, value in inputs.items())
+
+
+def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | None = None,
+         **kwargs) -> CallResult:
+    """Call student code with its printing and warnings captured.
+
+    ``NotImplementedError`` becomes a friendly "not implemented yet"; any other
+    exception becomes :class:`CheckFailed` naming the input that caused it.
+    """
+    label = name or getattr(fn, "__name__", "your function")
+    out = io.StringIO()
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(out),
+    ):
+        warnings.simplefilter("always")
+        try:
+            value = fn(*args, **kwargs)
+        except NotImplementedError:
+            raise CheckFailed(
+                f"`{label}` is not implemented yet: replace `raise NotImplementedError()` "
+                "with your code, run that cell, then run this check again."
+            ) from None
+        except CheckFailed:
+            raise
+        except RecursionError:
+            raise CheckFailed(
+                f"`{label}` recursed too deeply"
+                + (f" for {_format_inputs(inputs)}" if inputs else "")
+                + ": look for a function that calls itself without end."
+            ) from None
+        except Exception as error:
+            where = f" for {_format_inputs(inputs)}" if inputs else ""
+            raise CheckFailed(
+                f"`{label}` raised {type(error).__name__}{where}: {error}"
+            ) from None
+    return CallResult(value=value, output=out.getvalue(), warnings=list(caught))
+
+
+def as_float_array(value: Any, *, what: str) -> np.ndarray:
+    """Convert an answer to a float64 array, or explain why it is not a number."""
+    if isinstance(value, complex | np.complexfloating) or (
+        isinstance(value, np.ndarray) and np.iscomplexobj(value)
+    ):
+        raise CheckFailed(
+            f"{what} returned a complex value {fmt(value)}; return a real float "
+            "(for example the `.real` or `.imag` part you meant)."
+        )
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise CheckFailed(
+            f"{what} returned {type(value).__name__} {fmt(value)}, which is not a number or an "
+            f"array of numbers ({error})."
+        ) from None
+    return array
+
+
+def expect_close(
+    got: Any,
+    expected: Any,
+    *,
+    what: str,
+    inputs: dict[str, Any] | None = None,
+    tolerance: Tolerance = ANALYTIC,
+    mistakes: Iterable[Mistake] = (),
+    hint: str | None = None,
+) -> None:
+    """Raise :class:`CheckFailed` unless ``got`` matches ``expected`` within ``tolerance``.
+
+    ``expected`` comes from an oracle. ``mistakes`` are values that common wrong
+    answers would produce; when ``got`` matches one, its explanation is shown.
+    """
+    got_array = as_float_array(got, what=what)
+    expected_array = np.asarray(expected, dtype=np.float64)
+    where = f"\n  input:    {_format_inputs(inputs)}" if inputs else ""
+    if got_array.shape != expected_array.shape:
+        raise CheckFailed(
+            f"{what} has shape {got_array.shape}, expected shape {expected_array.shape}."
+            f"{where}\n  expected: {fmt(expected_array)}\n  got:      {fmt(got_array)}"
+        )
+    if tolerance.accepts(got_array, expected_array):
+        return
+    diagnosis = _diagnose(got_array, mistakes) or hint
+    message = (
+        f"{what} is wrong.{where}\n"
+        f"  expected: {fmt(_squeeze(expected_array))}\n"
+        f"  got:      {fmt(_squeeze(got_array))}"
+    )
+    if not np.all(np.isfinite(got_array)):
+        message += "\n  note:     your answer contains nan or inf."
+    if diagnosis:
+        message += f"\n  likely mistake: {diagnosis}"
+    raise CheckFailed(message)
+
+
+def expect_true(condition: bool, message: str) -> None:
+    """Raise :class:`CheckFailed` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CheckFailed(message)
+
+
+def _squeeze(array: np.ndarray) -> Any:
+    return float(array) if array.ndim == 0 else array
+
+
+def _diagnose(got: np.ndarray, mistakes: Iterable[Mistake]) -> str | None:
+    for mistake in mistakes:
+        try:
+            candidate = np.asarray(mistake.value, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if candidate.shape == got.shape and mistake.tolerance.accepts(got, candidate):
+            return mistake.explanation
+    return None
+
+
+def echo_output(result: CallResult, *, name: str) -> None:
+    """Show (a bounded amount of) what the student's code printed, on stdout."""
+    if result.output:
+        text = result.output[:_MAX_ECHO_CHARS]
+        more = " (truncated)" if len(result.output) > _MAX_ECHO_CHARS else ""
+        print(f"[{name} printed{more}]\n{text}")
+
+
+def passed(name: str, detail: str) -> None:
+    """Report a passed check in one line on stdout."""
+    print(f"\N{CHECK MARK} {name}: {detail}")
+
+
+def random_points(rng: np.random.Generator, count: int, shape: Sequence[int] = (),
+                  low: float = -3.0, high: float = 3.0) -> list[np.ndarray]:
+    """``count`` float64 arrays of ``shape`` drawn uniformly from [low, high)."""
+    return [rng.uniform(low, high, size=tuple(shape)) for _ in range(count)]

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Set up the course and run it, from a fresh clone, with nothing but Python 3.11+.
+
+    python3 tasks.py lab     # create .venv, install the course, open JupyterLab on lessons/
+    python3 tasks.py test    # create .venv, install the course and test tools, run every check
+
+Both commands create (or reuse) a virtual environment in ``.venv`` and reinstall
+only when ``pyproject.toml`` has changed since the last install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def run(*args: str | Path, **kwargs) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    subprocess.run([str(a) for a in args], check=True, cwd=ROOT, **kwargs)
+
+
+def ensure_environment(extras: str) -> None:
+    """Create ``.venv`` and install the course with ``extras`` unless already current."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        print(f"Creating the virtual environment in {VENV.name}/ ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = VENV / f".installed-{extras or 'base'}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    target = f".[{extras}]" if extras else "."
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", target)
+    stamp.write_text(digest)
+
+
+def lab() -> None:
+    ensure_environment("")
+    env = dict(os.environ)
+    # Course settings for students: no news or update pop-ups, lessons/ first.
+    env.setdefault("JUPYTERLAB_SETTINGS_DIR", str(ROOT / ".jupyter" / "lab" / "user-settings"))
+    run(BIN / "jupyter", "lab", "--notebook-dir", ROOT, "--ServerApp.default_url",
+        "/lab/tree/lessons", env=env)
+
+
+def test() -> None:
+    ensure_environment("test")
+    run(BIN / "ruff", "check", ".")
+    run(BIN / "autograder", "release", "--check")
+    workers = os.environ.get("COURSE_TEST_WORKERS", "auto")
+    run(PYTHON, "-m", "pytest", "-n", workers, "--dist", "loadfile", "tests",
+        "--nbval", "solutions", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
+        "--nbval-cell-timeout", "240", *sys.argv[2:])
+
+
+COMMANDS = {"lab": lab, "test": test, "setup": lambda: ensure_environment("test")}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python3 tasks.py {{{'|'.join(COMMANDS)}}} [pytest arguments]")
+    try:
+        COMMANDS[sys.argv[1]]()
+    except subprocess.CalledProcessError as error:
+        sys.exit(error.returncode)
