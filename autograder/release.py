@@ -22,14 +22,22 @@ def assignment_ids(root: Path = REPO_ROOT) -> list[str]:
 
 
 def generate(assignments: list[str], *, root: Path = REPO_ROOT,
-             release_directory: Path | str = RELEASE_DIRECTORY, db_url: str | None = None) -> None:
-    """Run ``nbgrader generate_assignment`` for each assignment into ``release_directory``."""
-    api = NbGraderAPI(config=course_config(root, release_directory=release_directory,
-                                           db_url=db_url))
-    for assignment in assignments:
-        result = api.generate_assignment(assignment, force=True, create=True)
-        if not result["success"]:
-            raise ReleaseError(f"{assignment}: {result.get('error', '')}\n{result.get('log', '')}")
+             release_directory: Path | str = RELEASE_DIRECTORY) -> None:
+    """Run ``nbgrader generate_assignment`` for each assignment into ``release_directory``.
+
+    The release does not need the course gradebook (grading registers the
+    assignment itself), so a throw-away one is used: releasing never touches grades.
+    """
+    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+        db_url = f"sqlite:///{Path(scratch) / 'gradebook.db'}"
+        api = NbGraderAPI(config=course_config(root, release_directory=release_directory,
+                                               db_url=db_url))
+        for assignment in assignments:
+            result = api.generate_assignment(assignment, force=True, create=True)
+            if not result["success"]:
+                raise ReleaseError(
+                    f"{assignment}: {result.get('error', '')}\n{result.get('log', '')}"
+                )
 
 
 def differences(expected: Path, actual: Path) -> list[str]:
@@ -52,6 +60,5 @@ def check_release(root: Path = REPO_ROOT) -> list[str]:
     """Regenerate every lesson in a scratch folder and compare with the committed ``lessons/``."""
     with tempfile.TemporaryDirectory(prefix="release-check-") as scratch:
         fresh = Path(scratch) / "lessons"
-        generate(assignment_ids(root), root=root, release_directory=fresh,
-                 db_url=f"sqlite:///{Path(scratch) / 'gradebook.db'}")
+        generate(assignment_ids(root), root=root, release_directory=fresh)
         return differences(fresh, root / RELEASE_DIRECTORY)
