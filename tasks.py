@@ -30,7 +30,7 @@ def run(*args: str | Path, **kwargs) -> None:
 
 def ensure_environment(extras: str) -> None:
     """Create ``.venv`` and install the course with ``extras`` unless already current."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be run by an older python3
         sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         print(f"Creating the virtual environment in {VENV.name}/ ...", flush=True)
@@ -50,8 +50,7 @@ def lab() -> None:
     env = dict(os.environ)
     # Course settings for students: no news or update pop-ups, lessons/ first.
     env.setdefault("JUPYTERLAB_SETTINGS_DIR", str(ROOT / ".jupyter" / "lab" / "user-settings"))
-    run(BIN / "jupyter", "lab", "--notebook-dir", ROOT, "--ServerApp.default_url",
-        "/lab/tree/lessons", env=env)
+    run(BIN / "jupyter", "lab", "--ServerApp.root_dir", ROOT / "lessons", env=env)
 
 
 def test() -> None:

@@ -1,9 +1,11 @@
 """Instructor tooling for the course, built on nbgrader.
 
-* ``autograder release`` -- make ``lessons/`` from ``solutions/`` (``--check``: verify it is current);
+* ``autograder release`` -- make ``lessons/`` from ``solutions/``
+  (``--check``: verify that it is current);
 * ``autograder verify`` -- run every solution (all tests pass) and every lesson (every graded
   test fails, nothing else does);
-* ``autograder grade`` / ``feedback`` / ``export`` -- grade submissions, write feedback, export grades.
+* ``autograder grade`` / ``feedback`` / ``export`` -- grade submissions, write feedback,
+  export grades.
 """
 
 import os

@@ -13,8 +13,8 @@ from nbgrader.apps import NbGraderAPI
 from autograder.config import (
     COURSE_ID,
     DATA_DIRECTORY,
-    REPO_ROOT,
     RELEASE_DIRECTORY,
+    REPO_ROOT,
     SOURCE_DIRECTORY,
     course_config,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
 
-from autograder.config import REPO_ROOT, RELEASE_DIRECTORY, SOURCE_DIRECTORY, course_config
+from autograder.config import RELEASE_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY, course_config
 
 
 class ReleaseError(RuntimeError):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import notebooks
-from autograder.config import REPO_ROOT, RELEASE_DIRECTORY, SOURCE_DIRECTORY
+from autograder.config import RELEASE_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY
 
 FAILED_CHECK_NAMES = {"CheckFailed", "AssertionError"}
 

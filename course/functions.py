@@ -99,7 +99,9 @@ VECTOR_FUNCTIONS: tuple[VectorFunction, ...] = (
         2,
     ),
     VectorFunction(
-        "sin(x0) * x1 + exp(x2 / 3) * x0", lambda x, m: m.sin(x[0]) * x[1] + m.exp(x[2] / 3) * x[0], 3
+        "sin(x0) * x1 + exp(x2 / 3) * x0",
+        lambda x, m: m.sin(x[0]) * x[1] + m.exp(x[2] / 3) * x[0],
+        3,
     ),
     VectorFunction(
         "log(1 + sum(x**2)) + x0*x3", lambda x, m: m.log(1 + (x**2).sum()) + x[0] * x[3], 4

@@ -133,7 +133,7 @@ def check_grad_f(grad_f: Callable, *, seed: int = 0, trials: int = 20) -> None:
 
 
 def check_hessian_f(hessian_f: Callable, *, seed: int = 0, trials: int = 20) -> None:
-    r"""``hessian_f(x, y)`` equals :math:`\begin{pmatrix}2y & 2x\\ 2x & 0\end{pmatrix}` (jax.hessian)."""
+    r"""``hessian_f(x, y)`` equals [[2y, 2x], [2x, 0]] as computed by ``jax.hessian``."""
     from course.oracle import jax, jnp
 
     oracle = jax.jit(jax.hessian(lambda v: _f(v[0], v[1])))
@@ -168,7 +168,10 @@ def _sigmoid(z):
 
 
 def check_sigmoid_prime(sigmoid_prime: Callable, *, seed: int = 0, trials: int = 20) -> None:
-    r"""``sigmoid_prime(z)`` equals :math:`\sigma(z)(1-\sigma(z))` elementwise, stable to abs(z) = 700."""
+    r"""``sigmoid_prime(z)`` equals :math:`\sigma(z)(1-\sigma(z))` elementwise.
+
+    Stable means no overflow for abs(z) up to 700.
+    """
     from course.oracle import jax
 
     oracle = jax.jit(jax.vmap(jax.grad(jax.nn.sigmoid)))
