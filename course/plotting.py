@@ -48,14 +48,15 @@ def plot_function_and_derivative(
     xs: np.ndarray,
     *,
     name: str = "f",
+    variable: str = "x",
     ax: plt.Axes | None = None,
 ) -> plt.Axes:
     """Draw ``f`` and its derivative ``df`` over ``xs`` on one labelled axis."""
     ax = ax or plt.gca()
-    ax.plot(xs, f(xs), label=f"${name}(x)$")
-    ax.plot(xs, df(xs), linestyle="--", label=f"${name}'(x)$")
+    ax.plot(xs, f(xs), label=f"${name}({variable})$")
+    ax.plot(xs, df(xs), linestyle="--", label=f"${name}'({variable})$")
     ax.axhline(0.0, color="0.5", linewidth=0.8)
-    ax.set(xlabel="$x$", title=f"${name}$ and its derivative")
+    ax.set(xlabel=f"${variable}$", title=f"${name}$ and its derivative")
     ax.legend()
     return ax
 
