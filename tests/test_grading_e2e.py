@@ -96,3 +96,48 @@ def test_grading_end_to_end(lesson, scratch_course, tmp_path):
     assert "notimplementedyet" in page
     for line in _hidden_lines(solution):
         assert line not in page, f"hidden test leaked into feedback: {line}"
+
+
+def _edited(solution_path, edit):
+    nb = notebooks.read(solution_path)
+    edit(nb)
+    return nb
+
+
+def test_grading_traps_are_closed(scratch_course, tmp_path):
+    """Known nbgrader traps, on lesson 01: stderr noise, deleted test cells, a bare False."""
+    lesson = "01-derivatives"
+    course = scratch_course
+    solution_path = solution_notebook(lesson)
+    total = sum(_exercise_points(notebooks.read(solution_path)).values())
+    course.generate(lesson)
+
+    def noisy(nb):
+        # A correct mse that also writes to stderr at the file-descriptor level and warns.
+        cell = next(c for c in nb.cells if notebooks.nbgrader_meta(c).get("grade_id") == "mse")
+        cell.source += (
+            "\n\nimport os, warnings\n_mse = mse\n"
+            "def mse(actual, guess):\n"
+            "    os.write(2, b'debug output on stderr\\n')\n"
+            "    warnings.warn('a harmless warning')\n"
+            "    return _mse(actual, guess)\n"
+        )
+
+    def without_tests(nb):
+        nb.cells = [c for c in nb.cells if not notebooks.nbgrader_meta(c).get("grade")]
+
+    def bare_false(nb):
+        # A wrong mse; the student also appends a cell whose value is False.
+        cell = next(c for c in nb.cells if notebooks.nbgrader_meta(c).get("grade_id") == "mse")
+        cell.source = "def mse(actual, guess):\n    return 0.0\nFalse"
+
+    points = _exercise_points(notebooks.read(solution_path))
+    cases = {"noisy": (noisy, total), "no-tests": (without_tests, total),
+             "bare-false": (bare_false, total - points["mse"])}
+    for student, (edit, _) in cases.items():
+        path = tmp_path / f"{student}.ipynb"
+        nbformat.write(_edited(solution_path, edit), str(path))
+        course.submit(student, lesson, path, name=solution_path.name)
+        course.autograde(lesson, student)
+    for student, (_, expected) in cases.items():
+        assert course.total(lesson, student) == (expected, total), student
