@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from course import recording
+
 __all__ = [
     "ANALYTIC",
     "CheckFailed",
@@ -72,13 +74,21 @@ class Mistake:
     tolerance: Tolerance = field(default=ANALYTIC)
 
 
+@dataclass(frozen=True)
+class _RecordedWarning:
+    """A warning as checkers see it: ``str(w.message)`` and the category's name."""
+
+    message: str
+    category: str
+
+
 @dataclass
 class CallResult:
     """What a student's function returned, and what it printed or warned on the way."""
 
     value: Any
     output: str
-    warnings: list[warnings.WarningMessage]
+    warnings: list[_RecordedWarning]
 
 
 def fmt(value: Any, *, precision: int = 10) -> str:
@@ -112,36 +122,99 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
 
     ``NotImplementedError`` becomes a friendly "not implemented yet"; any other
     exception becomes :class:`CheckFailed` naming the input that caused it.
+
+    This is the only door through which checkers run student code; in grading it
+    records the answer (see :mod:`course.recording`), and in the grader's replay it
+    returns the recorded answer without running anything.
     """
     label = name or getattr(fn, "__name__", "your function")
+    if recording.mode() == "replay":
+        return _replay(label, args, kwargs, inputs)
     out = io.StringIO()
-    with (
-        warnings.catch_warnings(record=True) as caught,
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(out),
-    ):
-        warnings.simplefilter("always")
-        try:
-            value = fn(*args, **kwargs)
-        except NotImplementedError:
-            raise CheckFailed(
-                f"`{label}` is not implemented yet: replace `raise NotImplementedError()` "
-                "with your code, run that cell, then run this check again."
-            ) from None
-        except CheckFailed:
-            raise
-        except RecursionError:
-            raise CheckFailed(
-                f"`{label}` recursed too deeply"
-                + (f" for {_format_inputs(inputs)}" if inputs else "")
-                + ": look for a function that calls itself without end."
-            ) from None
-        except Exception as error:
-            where = f" for {_format_inputs(inputs)}" if inputs else ""
-            raise CheckFailed(
-                f"`{label}` raised {type(error).__name__}{where}: {error}"
-            ) from None
-    return CallResult(value=value, output=out.getvalue(), warnings=list(caught))
+    entry: dict[str, Any] = {"label": label}
+    notes: list[_RecordedWarning] = []
+    try:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(out),
+        ):
+            warnings.simplefilter("always")
+            try:
+                value = fn(*args, **kwargs)
+                data = recording.encode(value)
+            except CheckFailed as error:
+                entry["raised"], entry["message"] = "CheckFailed", str(error)
+                raise
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # SystemExit from student code is a failure too
+                kind = "AnswerTooLarge" if isinstance(error, recording.AnswerTooLarge) else (
+                    type(error).__name__)
+                entry["raised"], entry["message"] = kind, str(error)[:_MAX_ECHO_CHARS]
+                raise _failure(label, kind, str(error), inputs) from None
+            finally:
+                notes = [_RecordedWarning(str(w.message), w.category.__name__) for w in caught]
+        entry["value"] = data
+        return CallResult(value=_as_recorded(value, data), output=out.getvalue(), warnings=notes)
+    finally:
+        if recording.mode() == "record":
+            entry["output"] = out.getvalue()[:_MAX_ECHO_CHARS]
+            entry["warnings"] = [[note.category, note.message] for note in notes]
+            entry["arguments"] = recording.snapshot_arguments(args, kwargs)
+            recording.record(entry)
+
+
+def _as_recorded(value: Any, data: Any) -> Any:
+    """What replay will see: plain data as decoded from the record; objects as they are."""
+    if _holds_objects(data):
+        return value
+    return recording.decode(data)
+
+
+def _holds_objects(data: Any) -> bool:
+    if isinstance(data, list):
+        return any(_holds_objects(item) for item in data)
+    if isinstance(data, dict):
+        if "object" in data or "callable" in data or "opaque" in data:
+            return True
+        return any(_holds_objects(item) for item in data.values())
+    return False
+
+
+def _failure(label: str, kind: str, message: str, inputs: dict[str, Any] | None) -> CheckFailed:
+    """The teaching message for an exception raised by student code."""
+    where = f" for {_format_inputs(inputs)}" if inputs else ""
+    if kind == "NotImplementedError":
+        return CheckFailed(
+            f"`{label}` is not implemented yet: replace `raise NotImplementedError()` "
+            "with your code, run that cell, then run this check again."
+        )
+    if kind == "RecursionError":
+        return CheckFailed(
+            f"`{label}` recursed too deeply{where}: look for a function that calls itself "
+            "without end, or use an explicit stack instead of recursion."
+        )
+    if kind == "AnswerTooLarge":
+        return CheckFailed(f"`{label}` returned an answer too large to check{where}.")
+    return CheckFailed(f"`{label}` raised {kind}{where}: {message}")
+
+
+def _replay(label: str, args: tuple, kwargs: dict, inputs: dict[str, Any] | None) -> CallResult:
+    entry = recording.next_entry(label)
+    recording.restore_arguments(args, kwargs, entry.get("arguments") or {})
+    raised = entry.get("raised")
+    if raised == "CheckFailed":
+        raise CheckFailed(str(entry.get("message", ""))[:_MAX_ECHO_CHARS])
+    if raised is not None:
+        raise _failure(label, str(raised), str(entry.get("message", ""))[:_MAX_ECHO_CHARS],
+                       inputs)
+    try:
+        value = recording.decode(entry.get("value"))
+    except (ValueError, TypeError, KeyError) as error:
+        raise recording.ReplayDiverged(f"unreadable record for `{label}`: {error}") from None
+    notes = [_RecordedWarning(str(m), str(c)) for c, m in entry.get("warnings") or []]
+    return CallResult(value=value, output=str(entry.get("output", "")), warnings=notes)
 
 
 def as_float_array(value: Any, *, what: str) -> np.ndarray:
