@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 from traitlets.config import Config
 
+from autograder.notebooks import CELL_TIMEOUT
 from autograder.preprocessors import HideHiddenTests
+from autograder.sandbox import default_hidden_paths
+from autograder.trusted import TrustedExecute
 
 COURSE_ID = "differentiable-programming"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +32,6 @@ RELEASE_DIRECTORY = "lessons"
 #: Where instructors' grading data lives, relative to the course root (never committed).
 DATA_DIRECTORY = "course-data"
 
-#: Seconds one cell may run before it is interrupted and counted as failed.
-CELL_TIMEOUT = 120
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -58,10 +66,24 @@ def course_config(
     # A cell that hangs is interrupted and counted as failed; the notebook goes on.
     c.Execute.timeout = CELL_TIMEOUT
     c.Execute.interrupt_on_timeout = True
+    c.TrustedExecute.timeout = CELL_TIMEOUT
+    c.TrustedExecute.interrupt_on_timeout = True
 
     # nbgrader scores a test cell zero when anything reaches stderr. A warning
     # printed by numpy or by a library is not a failed test: only errors are.
     c.IgnorePattern.pattern = r"[\s\S]*"
+
+    # Student code runs in a sandboxed kernel that only records its answers; the
+    # tests are decided in the grader's own process (autograder/trusted.py).
+    c.Autograde.autograde_preprocessors = [
+        TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata,
+    ]
+    c.SandboxKernelManager.hide = default_hidden_paths(
+        REPO_ROOT, keep=("course", ".venv", "lessons", "README.md", "pyproject.toml")
+    ) + ([str(root)] if root != REPO_ROOT else []) + [str(Path(source_directory).resolve())
+                                                      if Path(source_directory).is_absolute()
+                                                      else str(root / source_directory)]
 
     # Huge outputs are cut before they reach the gradebook or the feedback.
     c.LimitOutput.max_lines = 500

@@ -9,7 +9,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 
-from autograder.config import CELL_TIMEOUT
+#: Seconds one cell may run before it is interrupted (the course's nbgrader setting uses it too).
+CELL_TIMEOUT = 120
 
 
 @dataclass(frozen=True)

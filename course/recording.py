@@ -288,7 +288,8 @@ def restore_arguments(args: tuple, kwargs: dict, state: dict[str, Any]) -> None:
             value.bit_generator.state = json.loads(saved["rng"])
         else:
             after = decode(saved)
-            if isinstance(after, np.ndarray) and after.shape == value.shape:
+            if (isinstance(after, np.ndarray) and after.shape == value.shape
+                    and value.flags.writeable and not np.array_equal(after, value, equal_nan=True)):
                 np.copyto(value, after, casting="unsafe")
 
 
