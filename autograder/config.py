@@ -33,6 +33,9 @@ RELEASE_DIRECTORY = "lessons"
 DATA_DIRECTORY = "course-data"
 
 
+#: Seconds a whole submission may run before its remaining cells count as not run.
+NOTEBOOK_TIMEOUT = 900
+
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
@@ -42,6 +45,8 @@ def course_config(
     source_directory: Path | str = SOURCE_DIRECTORY,
     release_directory: Path | str = RELEASE_DIRECTORY,
     db_url: str | None = None,
+    cell_timeout: int = CELL_TIMEOUT,
+    notebook_timeout: int = NOTEBOOK_TIMEOUT,
 ) -> Config:
     """nbgrader settings for a course rooted at ``root``.
 
@@ -66,8 +71,9 @@ def course_config(
     # A cell that hangs is interrupted and counted as failed; the notebook goes on.
     c.Execute.timeout = CELL_TIMEOUT
     c.Execute.interrupt_on_timeout = True
-    c.TrustedExecute.timeout = CELL_TIMEOUT
+    c.TrustedExecute.timeout = cell_timeout
     c.TrustedExecute.interrupt_on_timeout = True
+    c.TrustedExecute.notebook_timeout = notebook_timeout
 
     # nbgrader scores a test cell zero when anything reaches stderr. A warning
     # printed by numpy or by a library is not a failed test: only errors are.

@@ -40,10 +40,11 @@ class Course:
 
     def __init__(self, root: Path = REPO_ROOT, *, source_directory: Path | str = SOURCE_DIRECTORY,
                  release_directory: Path | str = RELEASE_DIRECTORY,
-                 db_url: str | None = None) -> None:
+                 db_url: str | None = None, **limits: int) -> None:
         self.root = Path(root).resolve()
         self.config = course_config(self.root, source_directory=source_directory,
-                                    release_directory=release_directory, db_url=db_url)
+                                    release_directory=release_directory, db_url=db_url,
+                                    **limits)
         self.db_url: str = self.config.CourseDirectory.db_url
         self.api = NbGraderAPI(config=self.config)
 

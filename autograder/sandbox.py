@@ -106,7 +106,8 @@ def _drop_privileges(uid: int, connection_files: list[str], workdir: str) -> Non
 
 def launch(policy: Policy, command: list[str]) -> None:
     """Apply ``policy`` to this process, then become ``command`` (never returns)."""
-    os.setsid()
+    if os.getsid(0) != os.getpid():  # jupyter_client usually starts a new session already
+        os.setsid()
     if policy.uid is not None and os.geteuid() == 0:
         _hide(policy.hide)
         connection = [command[i + 1] for i, arg in enumerate(command[:-1]) if arg == "-f"]

@@ -105,6 +105,11 @@ class TrustedExecute(Execute):
         config=True)
     max_output_bytes = Integer(1_000_000, help="Output kept per cell, in bytes").tag(config=True)
 
+    def __init__(self, *args, **kwargs):
+        # nbgrader's Execute would otherwise force a plain AsyncKernelManager.
+        kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        super().__init__(*args, **kwargs)
+
     kernel_parent = Unicode("", help="Folder for the kernels' private working folders").tag(
         config=True)
 

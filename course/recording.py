@@ -82,13 +82,22 @@ class Recorded:
         return f"{type(self).__name__}({fields})"
 
 
-_snapshot_types: dict[str, type] = {}
+class _CallableRecorded(Recorded):
+    """A snapshot of a callable student object (calling it in replay does nothing)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Inert:
+        return Inert(type(self).__name__)
 
 
-def _snapshot_type(name: str) -> type:
-    if name not in _snapshot_types:
-        _snapshot_types[name] = type(name, (Recorded,), {})
-    return _snapshot_types[name]
+_snapshot_types: dict[tuple[str, bool], type] = {}
+
+
+def _snapshot_type(name: str, *, callable: bool = False) -> type:
+    key = (name, callable)
+    if key not in _snapshot_types:
+        base = _CallableRecorded if callable else Recorded
+        _snapshot_types[key] = type(name, (base,), {})
+    return _snapshot_types[key]
 
 
 class _Budget:
@@ -133,8 +142,6 @@ def encode(value: Any, *, depth: int = 0, budget: _Budget | None = None) -> Any:
         array = np.asarray(value)
         if array.dtype.kind not in "biufc":
             return {"opaque": f"array of {array.dtype}"}
-        if array.dtype.kind in "iu":
-            array = array.astype(np.float64)
         for _ in range(max(array.size // 64, 0)):
             budget.spend()
         return {"array": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode(),
@@ -193,7 +200,7 @@ def decode(data: Any) -> Any:
     if "course" in data:
         return _rebuild_course_object(data["course"], data["fields"])
     if "object" in data:
-        snapshot = _snapshot_type(str(data["object"]))
+        snapshot = _snapshot_type(str(data["object"]), callable=bool(data.get("callable")))
         return snapshot({k: decode(v) for k, v in data["attributes"].items()})
     if "callable" in data:
         return Inert(str(data["callable"]))
