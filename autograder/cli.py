@@ -2,7 +2,7 @@
 
     autograder release [LESSON ...] [--check]   make lessons/ from solutions/ (or check it)
     autograder verify [LESSON ...]              solutions pass every test, lessons fail only them
-    autograder grade LESSON [STUDENT ...]       autograde course-data/submitted/STUDENT/LESSON
+    autograder grade [LESSON ...] [--from DIR_OR_ZIP]   grade a class in parallel
     autograder feedback LESSON [STUDENT ...]    feedback HTML in course-data/feedback
     autograder export [--to grades.csv]         one row per student and lesson
 """
@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
 from autograder import release as release_module
@@ -54,24 +56,56 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from autograder.grading import Course, GradingError
+    from autograder import classgrade, intake
+    from autograder.grading import Course
 
     course = Course()
-    course.generate(args.lesson)
-    students = args.students or course.students(args.lesson)
-    if not students:
-        print(f"no submissions in {course.submitted}/<student>/{args.lesson}/")
+    lessons = _lessons(args.lessons)
+    source = Path(args.source) if args.source else course.submitted
+    if not source.exists():
+        print(f"no submissions at {source}")
         return 1
-    failed = 0
-    for number, student in enumerate(students, 1):
-        try:
-            course.autograde(args.lesson, student)
-            score, max_score = course.total(args.lesson, student)
-            print(f"[{number}/{len(students)}] {student}: {score:g} / {max_score:g}")
-        except GradingError as error:
-            failed += 1
-            print(f"[{number}/{len(students)}] {student}: not graded: {error}")
-    return 1 if failed else 0
+    found = intake.collect(source, classgrade.lesson_grade_ids(course, lessons),
+                           student_pattern=args.student_pattern)
+    found = [s for s in found if s.lesson in lessons or s.lesson is None]
+    print(f"{len(found)} submission(s) from {source}, grading with {args.workers} worker(s)")
+    run = classgrade.ClassRun(course, workers=args.workers, force=args.force)
+    started = time.monotonic()
+    results = run.run(found)
+    print(f"graded in {time.monotonic() - started:.1f} s")
+    graded = [r for r in results if r.autograded is not None]
+    if not args.no_feedback:
+        for result in graded:
+            course.generate_feedback(result.lesson, result.student)
+        print(f"feedback: {course.feedback_directory}/<student>/<lesson>/")
+    csv_path = Path(args.csv)
+    rows = course.export_csv(csv_path, problems=[r for r in results if r.autograded is None])
+    print(f"grades: {csv_path} ({rows} rows)")
+    _print_summary(course, results)
+    return 0
+
+
+def _print_summary(course, results) -> None:
+    lessons = sorted({r.lesson for r in results})
+    students = sorted({r.student for r in results})
+    by_key = {(r.student, r.lesson): r for r in results}
+    width = max([len(s) for s in students] + [7])
+    print("\n" + "student".ljust(width) + "".join(f"  {lesson[:18]:>18}" for lesson in lessons))
+    for student in students:
+        cells = []
+        for lesson in lessons:
+            result = by_key.get((student, lesson))
+            if result is None:
+                cells.append("-")
+            elif result.autograded is None:
+                cells.append("not graded")
+            else:
+                score, max_score = course.total(lesson, student)
+                cells.append(f"{score:g}/{max_score:g}")
+        print(student.ljust(width) + "".join(f"  {cell:>18}" for cell in cells))
+    for result in results:
+        if result.autograded is None:
+            print(f"  {result.student} {result.lesson}: {result.problem}")
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -106,9 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lessons", nargs="*")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("grade", help="autograde submitted notebooks")
-    p.add_argument("lesson")
-    p.add_argument("students", nargs="*")
+    p = sub.add_parser("grade", help="grade a class: a folder of submissions or an LMS zip")
+    p.add_argument("lessons", nargs="*", help="lessons to grade (default: all)")
+    p.add_argument("--from", dest="source",
+                   help="folder or zip of submissions (default: course-data/submitted)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="parallel grading workers (default: one per core)")
+    p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    p.add_argument("--csv", default="grades.csv", help="where to write the grades CSV")
+    p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.add_argument("--student-pattern",
+                   help="regular expression with a `student` group, matched on file names")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="write feedback HTML for graded submissions")

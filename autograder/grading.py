@@ -42,6 +42,7 @@ class Course:
                  release_directory: Path | str = RELEASE_DIRECTORY,
                  db_url: str | None = None, **limits: int) -> None:
         self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
         self.config = course_config(self.root, source_directory=source_directory,
                                     release_directory=release_directory, db_url=db_url,
                                     **limits)
@@ -110,15 +111,23 @@ class Course:
                 return 0.0, 0.0
             return float(submission.score), float(submission.max_score)
 
-    def export_csv(self, path: Path) -> int:
-        """Write one row per student and assignment; return the number of rows."""
+    def export_csv(self, path: Path, problems: list | None = None) -> int:
+        """Write one row per student and lesson; return the number of rows.
+
+        ``problems`` are submissions that could not be graded (each with ``student``,
+        ``lesson`` and ``problem``); they are listed with a score of 0 and the reason.
+        """
         rows = 0
         with Gradebook(self.db_url, COURSE_ID) as gb, open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["assignment", "student", "score", "max_score", "needs_manual_grade"])
+            writer.writerow(["lesson", "student", "score", "max_score", "needs_manual_grade",
+                             "problem"])
             for assignment in sorted(gb.assignments, key=lambda a: a.name):
                 for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
                     writer.writerow([assignment.name, submission.student.id, submission.score,
-                                     submission.max_score, submission.needs_manual_grade])
+                                     submission.max_score, submission.needs_manual_grade, ""])
                     rows += 1
+            for problem in problems or []:
+                writer.writerow([problem.lesson, problem.student, 0, "", False, problem.problem])
+                rows += 1
         return rows

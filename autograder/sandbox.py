@@ -32,9 +32,15 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, List, Unicode
 
-POLICY_ENV = "COURSE_SANDBOX_POLICY"
 UID_ENV = "COURSE_SANDBOX_UID"
-DEFAULT_UID = 61000
+#: Kernels of a grading process run as user ``UID_BASE + pid``: one user per grader, so a
+#: kernel can neither read nor signal the kernels of another grading process.
+UID_BASE = 100_000
+
+
+def sandbox_uid() -> int:
+    """The unprivileged user this process's kernels run as (when the grader is root)."""
+    return int(os.environ.get(UID_ENV) or UID_BASE + os.getpid())
 
 _CLONE_NEWNS = 0x00020000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
@@ -154,7 +160,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._workdir = ""
-        self._uid = int(os.environ.get(UID_ENV, DEFAULT_UID)) if os.geteuid() == 0 else None
+        self._uid = sandbox_uid() if os.geteuid() == 0 else None
 
     def use_workdir(self, workdir: str) -> None:
         self._workdir = workdir
@@ -189,7 +195,7 @@ class SandboxKernelManager(AsyncKernelManager):
             if self._uid is not None:
                 kill_user_processes(self._uid)
 
-    _async_shutdown_kernel.__doc__ = AsyncKernelManager._async_shutdown_kernel.__doc__
+    shutdown_kernel = _async_shutdown_kernel  # AsyncKernelManager binds the base method
 
 
 def default_hidden_paths(*roots: Path, keep: tuple[str, ...] = ()) -> list[str]:

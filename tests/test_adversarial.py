@@ -1,0 +1,75 @@
+"""The adversarial corpus: hostile or broken submissions are contained and graded for
+what they did right (see tests/adversarial/cases.py and autograder/THREAT_MODEL.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import nbformat
+import pytest
+from adversarial.cases import CASES, Case
+from conftest import solution_notebook
+
+from autograder import notebooks
+from autograder.config import REPO_ROOT
+from autograder.sandbox import sandbox_uid
+
+pytestmark = pytest.mark.slow
+LESSON = "01-derivatives"
+
+
+@pytest.fixture
+def hardened_course(tmp_path):
+    from autograder.grading import Course
+
+    return Course(tmp_path, source_directory=REPO_ROOT / "solutions",
+                  release_directory=tmp_path / "release", cell_timeout=20, notebook_timeout=300)
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_hostile_submission_is_contained(case: Case, hardened_course, tmp_path):
+    if case.needs_root and os.geteuid() != 0:
+        pytest.skip("the filesystem and process sandbox needs root (CI runs as root)")
+    course = hardened_course
+    course.generate(LESSON)
+    source = solution_notebook(LESSON)
+    nb = notebooks.read(source)
+    context = {"repo": str(REPO_ROOT), "course": str(course.root),
+               "gradebook": course.db_url.removeprefix("sqlite:///")}
+    case.edit(nb, context)
+    path = tmp_path / source.name
+    nbformat.write(nb, str(path))
+    submitted = course.submit("mallory", LESSON, path)
+    before = _digest(submitted)
+
+    course.autograde(LESSON, "mallory")
+
+    scores = course.cell_scores(LESSON, "mallory")
+    for grade_id, score in scores.items():
+        exercise = grade_id.removesuffix("_check")
+        expected = 0.0 if exercise in case.loses else score.max_score
+        assert score.score == expected, f"{case.name}: {grade_id} scored {score.score}"
+    assert _digest(submitted) == before, "the submission was modified"
+    graded = course.autograded / "mallory" / LESSON / source.name
+    assert graded.stat().st_size < 20_000_000, "output was not limited"
+    if os.geteuid() == 0:
+        assert not _processes_of(sandbox_uid()), "kernel processes survived grading"
+
+
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as status:
+                    for line in status:
+                        if line.startswith("Uid:") and int(line.split()[1]) == uid:
+                            pids.append(int(entry))
+            except OSError:
+                continue
+    return pids

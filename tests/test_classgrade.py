@@ -1,0 +1,112 @@
+"""Grading a class from an LMS download: parallel, resumable, robust to broken files."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import zipfile
+
+import nbformat
+import pytest
+from conftest import released_notebook, solution_notebook
+
+from autograder import classgrade, intake, notebooks
+from autograder.config import COURSE_ID, REPO_ROOT
+
+pytestmark = pytest.mark.slow
+LESSON = "01-derivatives"
+
+
+def _one_wrong(tmp_path):
+    nb = notebooks.read(solution_notebook(LESSON))
+    stub = {c.metadata["nbgrader"]["grade_id"]: c.source for c in notebooks.read(
+        released_notebook(LESSON)).cells if "nbgrader" in c.metadata}
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "relu_prime":
+            cell.source = stub["relu_prime"]
+    return nbformat.writes(nb).encode()
+
+
+def _without_graded_cells():
+    nb = notebooks.read(solution_notebook(LESSON))
+    nb.cells = [c for c in nb.cells if "nbgrader" not in c.metadata]
+    return nbformat.writes(nb).encode()
+
+
+@pytest.fixture
+def lms_zip(tmp_path):
+    path = tmp_path / "download.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("lovelaceada_1001_501_derivatives.ipynb",
+                         solution_notebook(LESSON).read_bytes())
+        archive.writestr("hopper_LATE_1005_505_my-renamed-copy.ipynb", _one_wrong(tmp_path))
+        archive.writestr("Alan Turing_1002_assignsubmission_file_derivatives.ipynb",
+                         b'{"cells": [ this is not json')
+        archive.writestr("noether_1003_503_derivatives.ipynb", b"")
+        archive.writestr("gauss_1004_504_derivatives.ipynb", b"\xff\xfe\x00 not utf-8")
+        archive.writestr("euler_1006_506_derivatives.ipynb", _without_graded_cells())
+        archive.writestr("__MACOSX/._lovelaceada_1001_501_derivatives.ipynb", b"junk")
+    return path
+
+
+def test_intake_reads_an_lms_download(scratch_course, lms_zip):
+    ids = classgrade.lesson_grade_ids(scratch_course, [LESSON])
+    found = {s.student: s for s in intake.collect(lms_zip, ids)}
+    assert set(found) == {"1001", "1002", "1003", "1004", "1005", "1006"}
+    assert found["1001"].problem is None and found["1001"].lesson == LESSON
+    assert found["1005"].problem is None and found["1005"].lesson == LESSON  # renamed file
+    assert "not a valid notebook" in found["1002"].problem
+    assert "empty" in found["1003"].problem
+    assert "not UTF-8" in found["1004"].problem
+    assert "no graded cell" in found["1006"].problem
+
+
+def test_class_run_is_parallel_resumable_and_keeps_manual_grades(scratch_course, lms_zip,
+                                                                  tmp_path):
+    course = scratch_course
+    before = hashlib.sha256(lms_zip.read_bytes()).hexdigest()
+    found = intake.collect(lms_zip, classgrade.lesson_grade_ids(course, [LESSON]))
+    messages: list[str] = []
+    results = classgrade.ClassRun(course, workers=2).run(found, progress=messages.append)
+
+    by_student = {r.student: r for r in results}
+    assert course.total(LESSON, "1001") == (5.0, 5.0)
+    assert course.total(LESSON, "1005") == (4.0, 5.0)
+    for student in ("1002", "1003", "1004", "1006"):
+        assert by_student[student].autograded is None and by_student[student].problem
+    assert hashlib.sha256(lms_zip.read_bytes()).hexdigest() == before
+
+    # A serial run in another course gives the same scores.
+    from autograder.grading import Course
+
+    serial_course = Course(tmp_path / "serial", source_directory=REPO_ROOT / "solutions",
+                           release_directory=tmp_path / "serial" / "release")
+    classgrade.ClassRun(serial_course, workers=1).run(found, progress=messages.append)
+    for student in ("1001", "1005"):
+        assert serial_course.cell_scores(LESSON, student) == course.cell_scores(LESSON, student)
+
+    # A manual grade survives a forced regrade; an unforced rerun regrades nothing.
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        grade = gb.find_grade("relu_prime_check", "derivatives", LESSON, "1005")
+        grade.manual_score = 0.5
+        gb.db.commit()
+    messages.clear()
+    classgrade.ClassRun(course, workers=2).run(found, progress=messages.append)
+    assert all("unchanged" in m for m in messages if "1001" in m or "1005" in m)
+    classgrade.ClassRun(course, workers=2, force=True).run(found, progress=messages.append)
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        assert gb.find_grade("relu_prime_check", "derivatives", LESSON, "1005").score == 0.5
+
+    rows = course.export_csv(tmp_path / "grades.csv", problems=[
+        r for r in results if r.autograded is None])
+    table = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert rows == len(table) == 6
+    assert {row["student"] for row in table if row["problem"]} == {"1002", "1003", "1004", "1006"}
+    assert json.loads(run_state(course))["1001/" + LESSON]["digest"]
+
+
+def run_state(course) -> str:
+    return (course.root / "course-data" / "grading-state.json").read_text()
