@@ -7,6 +7,7 @@ Each setting below closes a known trap of notebook grading.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
@@ -32,6 +33,9 @@ RELEASE_DIRECTORY = "lessons"
 #: Where instructors' grading data lives, relative to the course root (never committed).
 DATA_DIRECTORY = "course-data"
 
+
+#: Environment variable holding a SQLAlchemy URL for a shared gradebook (default: SQLite).
+GRADEBOOK_ENV = "COURSE_GRADEBOOK_URL"
 
 #: Seconds a whole submission may run before its remaining cells count as not run.
 NOTEBOOK_TIMEOUT = 900
@@ -63,7 +67,8 @@ def course_config(
     c.CourseDirectory.submitted_directory = str(data / "submitted")
     c.CourseDirectory.autograded_directory = str(data / "autograded")
     c.CourseDirectory.feedback_directory = str(data / "feedback")
-    c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
+    c.CourseDirectory.db_url = (db_url or os.environ.get(GRADEBOOK_ENV)
+                                or f"sqlite:///{root / 'gradebook.db'}")
 
     # Released stubs: the function's signature and docstring stay, the body raises.
     c.ClearSolutions.code_stub = {"python": CODE_STUB}

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Benchmark: grade one synthetic class with ``autograder grade`` and with plain nbgrader.
+
+    .venv/bin/python benchmarks/grade_class.py [--students 4] [--lessons 01-derivatives ...]
+
+The class has, for every lesson, students who submit the solution (right), the
+released lesson with one exercise solved wrongly (wrong) and, for every fourth
+student, a notebook whose answer cell loops forever (broken). Both graders get the
+same submissions and the same cell timeout; plain nbgrader runs ``nbgrader autograde``
+one notebook at a time, as it does. The script prints both wall-clock times, their
+ratio, and whether the scores of the honest submissions agree. It is a measurement,
+not a test: nothing fails when the ratio is low.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder import classgrade, intake, notebooks  # noqa: E402
+from autograder.config import REPO_ROOT  # noqa: E402
+from autograder.grading import Course  # noqa: E402
+from autograder.release import assignment_ids  # noqa: E402
+
+CELL_TIMEOUT = 20
+
+
+def _solution(lesson: str) -> Path:
+    (path,) = sorted((REPO_ROOT / "solutions" / lesson).glob("*.ipynb"))
+    return path
+
+
+def _variant(lesson: str, kind: str) -> bytes:
+    """The solution ("right"), one answer put back to its stub ("wrong"), or a hang ("broken")."""
+    nb = notebooks.read(_solution(lesson))
+    answers = [c for c in notebooks.graded_cells(nb) if c.kind == "answer"]
+    if kind != "right":
+        released = notebooks.read(REPO_ROOT / "lessons" / lesson / _solution(lesson).name)
+        stubs = {notebooks.nbgrader_meta(c).get("grade_id"): c.source for c in released.cells}
+        last = answers[-1]
+        nb.cells[last.index].source = stubs[last.grade_id]
+        if kind == "broken":
+            nb.cells[last.index].source += "\nwhile True:\n    pass\n"
+    return nbformat.writes(nb).encode()
+
+
+def build_class(folder: Path, lessons: list[str], students: int) -> dict[tuple[str, str], str]:
+    """Write ``<student>/<lesson>/<notebook>`` submissions; return each one's kind."""
+    kinds = {}
+    for number in range(students):
+        student = f"student{number:03d}"
+        kind = "broken" if number % 4 == 3 else ("wrong" if number % 2 else "right")
+        for lesson in lessons:
+            target = folder / student / lesson / _solution(lesson).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(_variant(lesson, kind))
+            kinds[(student, lesson)] = kind
+    return kinds
+
+
+def grade_with_autograder(scratch: Path, submissions: Path, lessons: list[str],
+                          workers: int) -> tuple[float, dict]:
+    course = Course(scratch / "ours", source_directory=REPO_ROOT / "solutions",
+                    release_directory=scratch / "ours" / "release", cell_timeout=CELL_TIMEOUT)
+    found = intake.collect(submissions, classgrade.lesson_grade_ids(course, lessons))
+    started = time.perf_counter()
+    classgrade.ClassRun(course, workers=workers).run(found, progress=lambda message: None)
+    seconds = time.perf_counter() - started
+    scores = {(s.student, s.lesson): course.total(s.lesson, s.student)[0] for s in found}
+    return seconds, scores
+
+
+def grade_with_plain_nbgrader(scratch: Path, submissions: Path,
+                              lessons: list[str]) -> tuple[float, dict]:
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    root = scratch / "plain"
+    root.mkdir()
+    config = Config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.course_id = "benchmark"
+    config.CourseDirectory.source_directory = str(REPO_ROOT / "solutions")
+    config.CourseDirectory.submitted_directory = str(submissions)
+    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    config.Execute.timeout = CELL_TIMEOUT
+    api = NbGraderAPI(config=config)
+    for lesson in lessons:
+        api.generate_assignment(lesson, force=True, create=True)
+    students = sorted(p.name for p in submissions.iterdir())
+    started = time.perf_counter()
+    for lesson in lessons:
+        for student in students:
+            api.autograde(lesson, student, force=True, create=True)
+    seconds = time.perf_counter() - started
+    scores = {}
+    with Gradebook(config.CourseDirectory.db_url, "benchmark") as gb:
+        for lesson in lessons:
+            for student in students:
+                scores[(student, lesson)] = float(gb.find_submission(lesson, student).score)
+    return seconds, scores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=4)
+    parser.add_argument("--lessons", nargs="*", default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+    import os
+
+    lessons = args.lessons or assignment_ids(REPO_ROOT)
+    workers = args.workers or os.cpu_count() or 1
+    scratch = Path(tempfile.mkdtemp(prefix="grading-benchmark-"))
+    try:
+        submissions = scratch / "submitted"
+        kinds = build_class(submissions, lessons, args.students)
+        print(f"class: {args.students} students x {len(lessons)} lessons = {len(kinds)} "
+              f"notebooks ({sum(k == 'right' for k in kinds.values())} right, "
+              f"{sum(k == 'wrong' for k in kinds.values())} wrong, "
+              f"{sum(k == 'broken' for k in kinds.values())} broken); cell timeout "
+              f"{CELL_TIMEOUT} s", flush=True)
+        plain_seconds, plain = grade_with_plain_nbgrader(scratch, submissions, lessons)
+        print(f"plain nbgrader autograde (serial):       {plain_seconds:8.1f} s", flush=True)
+        ours_seconds, ours = grade_with_autograder(scratch, submissions, lessons, workers)
+        print(f"autograder grade ({workers} workers, sandboxed): {ours_seconds:8.1f} s")
+        print(f"speed-up: {plain_seconds / ours_seconds:.2f}x")
+        honest = [key for key, kind in kinds.items() if kind != "broken"]
+        disagree = [key for key in honest if plain.get(key) != ours.get(key)]
+        print(f"scores of the {len(honest)} honest submissions agree: "
+              f"{'yes' if not disagree else 'no'}")
+        for key in disagree:
+            print(f"  {key}: plain {plain.get(key)} vs autograder {ours.get(key)}")
+        broken = [key for key, kind in kinds.items() if kind == "broken"]
+        for key in broken:
+            print(f"  broken {key}: plain {plain.get(key)} vs autograder {ours.get(key)}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
