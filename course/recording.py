@@ -31,7 +31,7 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,7 @@ __all__ = [
     "decode",
     "encode",
     "mode",
+    "record_then_replay",
     "replaying",
 ]
 
@@ -395,6 +396,42 @@ def read_log(path: str | os.PathLike) -> dict[str, list[dict]]:
     except FileNotFoundError:
         pass
     return cells
+
+
+def record_then_replay(check: Callable[..., None], *answers: Any, log: str | os.PathLike,
+                       **kwargs: Any) -> tuple[str | None, str | None]:
+    """Run ``check(*answers, **kwargs)`` as the grading kernel does (recording), then as the
+    grader does (every answer inert, every call replayed from the log).
+
+    Returns both verdicts, ``None`` for a pass or the failure message; a replay-safe
+    checker gives the same pair for every answer. Raises :class:`ReplayDiverged` if the
+    replay did not consume exactly what was recorded.
+    """
+    from course.checking import CheckFailed
+
+    global _recorder
+    previous, _recorder = _recorder, _Recorder(os.fspath(log))
+    verdicts: list[str | None] = []
+    try:
+        begin_cell("check")
+        try:
+            check(*answers, **kwargs)
+            verdicts.append(None)
+        except CheckFailed as error:
+            verdicts.append(str(error))
+    finally:
+        _recorder = previous
+    inert = [Inert(getattr(answer, "__name__", f"answer{i}")) for i, answer in enumerate(answers)]
+    with replaying(read_log(log).get("check", [])) as replayer:
+        try:
+            check(*inert, **kwargs)
+            verdicts.append(None)
+        except CheckFailed as error:
+            verdicts.append(str(error))
+        if replayer.position != len(replayer.entries):
+            raise ReplayDiverged(f"replay used {replayer.position} of "
+                                 f"{len(replayer.entries)} recorded answers")
+    return verdicts[0], verdicts[1]
 
 
 if os.environ.get(RECORD_ENV):

@@ -613,28 +613,10 @@ def test_not_implemented_is_friendly():
 
 
 def _record_then_replay(checker, answer, path, monkeypatch, **kwargs):
-    """Run a check live while recording (as in the grading kernel), then replay it with an
-    inert answer (as in the grader): both must reach the same verdict and message."""
-    from course import recording
+    """Record a check as the grading kernel does, replay it as the grader does."""
+    from course.recording import record_then_replay
 
-    log = path / "record.jsonl"
-    monkeypatch.setattr(recording, "_recorder", recording._Recorder(str(log)))
-    recording.begin_cell("cell")
-    verdicts = []
-    try:
-        checker(answer, **kwargs)
-        verdicts.append(None)
-    except CheckFailed as error:
-        verdicts.append(str(error))
-    monkeypatch.setattr(recording, "_recorder", None)
-    with recording.replaying(recording.read_log(log)["cell"]) as replayer:
-        try:
-            checker(recording.Inert(getattr(answer, "__name__", "answer")), **kwargs)
-            verdicts.append(None)
-        except CheckFailed as error:
-            verdicts.append(str(error))
-        assert replayer.position == len(replayer.entries)
-    return verdicts
+    return list(record_then_replay(checker, answer, log=path / "record.jsonl", **kwargs))
 
 
 @pytest.mark.parametrize(("checker", "answer"), [
