@@ -39,6 +39,7 @@ __all__ = [
     "call",
     "expect_close",
     "expect_true",
+    "expect_unchanged",
     "fmt",
     "passed",
 ]
@@ -272,6 +273,22 @@ def expect_close(
     if diagnosis:
         message += f"\n  likely mistake: {diagnosis}"
     raise CheckFailed(message)
+
+
+def expect_unchanged(before: np.ndarray, after: np.ndarray, *, name: str, arg: str,
+                     advice: str = "work on a copy, e.g. `x = np.array(x, dtype=float)`",
+                     ) -> None:
+    """Fail unless student code left the argument ``arg`` exactly as it was (bit for bit).
+
+    ``before`` is a copy taken before the call, ``after`` the caller's array after it;
+    ``advice`` says how to avoid the mutation in the lesson's own terms.
+    """
+    if before.shape == after.shape and before.tobytes() == after.tobytes():
+        return
+    raise CheckFailed(
+        f"`{name}` modified its argument `{arg}` in place: graded functions must leave their "
+        f"inputs unchanged ({advice})."
+    )
 
 
 def expect_true(condition: bool, message: str) -> None:

@@ -297,7 +297,8 @@ def restore_arguments(args: tuple, kwargs: dict, state: dict[str, Any]) -> None:
         else:
             after = decode(saved)
             if (isinstance(after, np.ndarray) and after.shape == value.shape
-                    and value.flags.writeable and not np.array_equal(after, value, equal_nan=True)):
+                    and value.flags.writeable
+                    and after.astype(value.dtype).tobytes() != value.tobytes()):
                 np.copyto(value, after, casting="unsafe")
 
 

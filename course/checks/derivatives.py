@@ -18,6 +18,7 @@ from course.checking import (
     call,
     expect_close,
     expect_true,
+    expect_unchanged,
     passed,
 )
 from course.data import belt_sizes
@@ -37,11 +38,7 @@ def _f(x, y):
 
 
 def _unchanged(before: np.ndarray, after: np.ndarray, *, name: str, arg: str) -> None:
-    expect_true(
-        np.array_equal(before, after),
-        f"`{name}` modified its argument `{arg}` in place: graded functions must leave their "
-        "inputs unchanged (work on a copy, e.g. `x = np.array(x, dtype=float)`).",
-    )
+    expect_unchanged(before, after, name=name, arg=arg)
 
 
 # --------------------------------------------------------------------------- mse

@@ -30,6 +30,7 @@ from course.checking import (
     call,
     expect_close,
     expect_true,
+    expect_unchanged,
     fmt,
     passed,
 )
@@ -50,12 +51,9 @@ _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
 def _unchanged(before: np.ndarray, after: np.ndarray, *, name: str, arg: str) -> None:
-    expect_true(
-        np.array_equal(before, after),
-        f"`{name}` modified its argument `{arg}` in place: graded functions must leave their "
-        "inputs unchanged (write `x = x - lr * g`, which makes a new array, not `x -= lr * g` "
-        "on the caller's array).",
-    )
+    expect_unchanged(before, after, name=name, arg=arg, advice=(
+        "write `x = x - lr * g`, which makes a new array, not `x -= lr * g` on the caller's "
+        "array"))
 
 
 # ------------------------------------------------------------- gradient_descent

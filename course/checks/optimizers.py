@@ -76,7 +76,7 @@ from course.checking import (
     as_float_array,
     call,
     expect_close,
-    expect_true,
+    expect_unchanged,
     fmt,
     passed,
 )
@@ -245,12 +245,9 @@ class _Exercise:
 
 def _unchanged(before: Any, after: Any, *, name: str, arg: str) -> None:
     if isinstance(before, np.ndarray):
-        expect_true(
-            np.array_equal(before, after),
-            f"`{name}` modified its argument `{arg}` in place: the optimizer steps must return "
-            f"new arrays (write `{arg} = {arg} + ...` or work on a copy, not `{arg} += ...` or "
-            f"`{arg}[...] = ...`).",
-        )
+        expect_unchanged(before, np.asarray(after), name=name, arg=arg, advice=(
+            f"the optimizer steps must return new arrays: write `{arg} = {arg} + ...` or work "
+            f"on a copy, not `{arg} += ...` or `{arg}[...] = ...`"))
 
 
 def _merge(mistakes: Sequence[Mistake]) -> list[Mistake]:

@@ -35,6 +35,7 @@ from course.checking import (
     call,
     expect_close,
     expect_true,
+    expect_unchanged,
     fmt,
     passed,
 )
@@ -60,11 +61,8 @@ class _Shown:
 
 
 def _unchanged(before: np.ndarray, after: np.ndarray, *, name: str, arg: str) -> None:
-    expect_true(
-        np.array_equal(before, after),
-        f"`{name}` modified its argument `{arg}` in place: graded functions must leave their "
-        f"inputs unchanged (`{arg} = {arg} - ...` makes a new array, `{arg} -= ...` does not).",
-    )
+    expect_unchanged(before, after, name=name, arg=arg, advice=(
+        f"`{arg} = {arg} - ...` makes a new array, `{arg} -= ...` does not"))
 
 
 # ----------------------------------------------------------------- minibatch_indices
