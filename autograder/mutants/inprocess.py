@@ -1,0 +1,77 @@
+"""Run bank entries against an exercise's tests in this process (the fast path).
+
+The lesson's solution notebook runs once (every cell but the test cells) to build a
+namespace; each entry then replaces its exercise's answer cell and the exercise's
+test cells, hidden tests included, run in a copy of that namespace. This is how bank
+authors and the unit tests check a bank quickly; ``autograder mutants`` runs the same
+entries through the real, sandboxed grading path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from functools import cache
+from pathlib import Path
+
+from autograder import notebooks
+from autograder.config import REPO_ROOT
+
+
+def _python(source: str) -> str:
+    """Cell source without IPython magics and shell escapes."""
+    return "\n".join(line for line in source.splitlines()
+                     if not line.lstrip().startswith(("%", "!")))
+
+
+@cache
+def _lesson(lesson: str):
+    (path,) = sorted((REPO_ROOT / "solutions" / lesson).glob("*.ipynb"))
+    return path, notebooks.read(Path(path))
+
+
+def test_cells(lesson: str, exercise: str) -> list[str]:
+    """Sources of the test cells of ``exercise`` (visible and hidden parts)."""
+    _, nb = _lesson(lesson)
+    cells = notebooks.graded_cells(nb)
+    answers = [c.grade_id for c in cells if c.kind == "answer"]
+    return [nb.cells[c.index].source for c in cells
+            if c.kind == "tests" and notebooks.exercise_of(c.grade_id, answers) == exercise]
+
+
+@cache
+def _namespace(lesson: str) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path, nb = _lesson(lesson)
+    tests = {c.index for c in notebooks.graded_cells(nb) if c.kind == "tests"}
+    namespace: dict = {"__name__": "__lesson__"}
+    cwd = os.getcwd()
+    os.chdir(path.parent)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code" and index not in tests:
+                    exec(compile(_python(cell.source), f"<{lesson} cell {index}>", "exec"),
+                         namespace)
+                    plt.close("all")
+    finally:
+        os.chdir(cwd)
+    return namespace
+
+
+def run_entry(lesson: str, exercise: str, source: str) -> str | None:
+    """``None`` when the exercise's tests pass with ``source`` as its answer, else the message."""
+    namespace = dict(_namespace(lesson))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(_python(source), f"<{exercise} answer>", "exec"), namespace)
+            for cell in test_cells(lesson, exercise):
+                exec(compile(_python(cell), f"<{exercise} tests>", "exec"), namespace)
+    except Exception as error:  # a failed check, or an answer that does not even run
+        return f"{type(error).__name__}: {error}"
+    return None

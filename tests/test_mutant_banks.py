@@ -1,0 +1,43 @@
+"""Every hand-written mutant is killed with a message naming its mistake, every
+alternative answer passes, and every exercise has at least three mutants."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+
+import pytest
+
+import autograder.mutants as banks
+from autograder import notebooks
+from autograder.mutants.inprocess import _lesson, run_entry
+
+MODULES = [importlib.import_module(f"autograder.mutants.{m.name}")
+           for m in pkgutil.iter_modules(banks.__path__) if m.name.startswith("lesson_")]
+MUTANTS = [(m.LESSON, entry) for m in MODULES for entry in m.MUTANTS]
+ALTERNATIVES = [(m.LESSON, entry) for m in MODULES for entry in m.ALTERNATIVES]
+
+
+@pytest.mark.parametrize(("lesson", "mutant"), MUTANTS,
+                         ids=[f"{m.exercise}: {m.mistake}" for _, m in MUTANTS])
+def test_mutant_is_killed_and_named(lesson, mutant):
+    message = run_entry(lesson, mutant.exercise, mutant.source)
+    assert message is not None, f"survived: {mutant.mistake}"
+    assert re.search(mutant.diagnostic, message), (
+        f"killed, but the message does not name the mistake ({mutant.diagnostic!r}):\n{message}")
+
+
+@pytest.mark.parametrize(("lesson", "alternative"), ALTERNATIVES,
+                         ids=[f"{a.exercise}: {a.description}" for _, a in ALTERNATIVES])
+def test_alternative_answer_passes(lesson, alternative):
+    assert run_entry(lesson, alternative.exercise, alternative.source) is None
+
+
+@pytest.mark.parametrize("module", MODULES, ids=[m.LESSON for m in MODULES])
+def test_every_exercise_has_three_mutants_and_an_alternative(module):
+    _, nb = _lesson(module.LESSON)
+    exercises = [c.grade_id for c in notebooks.graded_cells(nb) if c.kind == "answer"]
+    for exercise in exercises:
+        assert sum(m.exercise == exercise for m in module.MUTANTS) >= 3, exercise
+        assert any(a.exercise == exercise for a in module.ALTERNATIVES), exercise
