@@ -8,6 +8,7 @@ builds its results with ``type(self)`` so that subclasses stay closed under arit
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -540,3 +541,113 @@ def test_forward_gradient_names_the_mistake(case):
     answer, message = BROKEN_GRADIENTS[case]
     with pytest.raises(CheckFailed, match=message):
         check_forward_gradient(answer)
+
+
+# ------------------------------------------------------------ grading: record, then replay
+#
+# In grading, the kernel records every answer and the grader replays the test cell with
+# inert answers (see course.recording). A replay-safe checker reaches the same verdict,
+# with the same message, both times.
+
+
+def _dual_functions_check(sin, cos, exp, log, tanh, Dual, **kwargs):
+    """check_dual_functions with the Dual class positional, so that replay makes it inert too."""
+    check_dual_functions(sin, cos, exp, log, tanh, Dual=Dual, **kwargs)
+
+
+def _functions(functions, dual=Dual):
+    return (*(functions[name] for name in ("sin", "cos", "exp", "log", "tanh")), dual)
+
+
+def _iadd(self, other):
+    other = self.lift(other)
+    self.value += other.value
+    self.deriv += other.deriv
+    return self
+
+
+class _OneDefault(Dual):
+    def __init__(self, value, deriv=1.0):
+        super().__init__(value, deriv)
+
+
+def _squaring(self, other):
+    if other is self:
+        return type(self)(self.value**2, self.value * self.deriv)
+    return Dual.__mul__(self, other)
+
+
+def _sin_in_place(x):
+    if isinstance(x, Dual):
+        x.deriv = math.cos(x.value) * x.deriv
+        x.value = math.sin(x.value)
+        return x
+    return math.sin(x)
+
+
+def _stub(*args):
+    raise NotImplementedError()
+
+
+_BAD_RSUB = _variant("BadRsub", __rsub__=lambda self, o: self - o)
+_FAST_OPS = {"trials": 2, "expressions": 6}
+_FAST = {"trials": 2}
+
+REPLAYS = {
+    # check_dual_ops: right classes, a wrong rule, a missing method, a non-Dual result,
+    # a rejected int, a mutated operand, a wrong default, a stub, a bug seen only in an
+    # expression.
+    "ops Dual": (check_dual_ops, (Dual,), _FAST_OPS, None),
+    "ops OtherDual": (check_dual_ops, (OtherDual,), _FAST_OPS, None),
+    **{f"ops {case}": (check_dual_ops, (_variant("Broken", **BROKEN_OPS[case][0]),), _FAST_OPS,
+                       BROKEN_OPS[case][1])
+       for case in ("sum multiplies", "no radd", "rsub is x - c", "returns a tuple",
+                    "float-only numbers", "dual exponent unsupported")},
+    "ops mutation": (check_dual_ops, (_variant("Mutating", __add__=_iadd),), _FAST_OPS,
+                     "changed its left operand"),
+    "ops default deriv": (check_dual_ops, (_OneDefault,), _FAST_OPS, r"default is deriv=0\.0"),
+    "ops stub": (check_dual_ops, (_variant("Stub", __add__=_stub),), _FAST_OPS,
+                 "not implemented yet"),
+    "ops expression": (check_dual_ops, (_variant("Squaring", __mul__=_squaring),), _FAST_OPS,
+                       r"(?s)In the expression .*product rule missing a term"),
+    # check_dual_functions: math and numpy versions, broken arithmetic (course functions
+    # skipped), each path of a function (float, Dual, chain rule), a mutated operand.
+    "functions math": (_dual_functions_check, _functions(_math_functions()), _FAST, None),
+    "functions numpy": (_dual_functions_check, _functions(_numpy_functions()), _FAST, None),
+    "functions broken arithmetic": (
+        _dual_functions_check, _functions(_math_functions(_BAD_RSUB), _BAD_RSUB), _FAST, None),
+    **{f"functions {case}": (_dual_functions_check,
+                             _functions(_with(*BROKEN_FUNCTIONS[case][:2])), _FAST,
+                             BROKEN_FUNCTIONS[case][2])
+       for case in ("sin chain not applied", "sin without incoming deriv",
+                    "exp of float gives Dual", "exp of float gives array",
+                    "tanh of Dual gives float")},
+    "functions mutation": (_dual_functions_check, _functions(_with("sin", _sin_in_place)), _FAST,
+                           "changed its operand"),
+    "functions stub": (_dual_functions_check, _functions(_with("cos", _stub)), _FAST,
+                       "not implemented yet"),
+    # check_derivative: every diagnosis, most of them read from the probe.
+    "derivative": (check_derivative, (derivative,), {"trials": 3}, None),
+    **{f"derivative {case}": (check_derivative, (answer,), {"trials": 3}, message)
+       for case, (answer, message) in BROKEN_DERIVATIVES.items()},
+    # check_forward_gradient: every diagnosis, the seeds read from the probe, x changed
+    # in place.
+    "gradient": (check_forward_gradient, (forward_gradient,), _FAST, None),
+    "gradient eye": (check_forward_gradient, (forward_gradient_eye,), _FAST, None),
+    **{f"gradient {case}": (check_forward_gradient, (answer,), _FAST, message)
+       for case, (answer, message) in BROKEN_GRADIENTS.items()},
+}
+
+
+@pytest.mark.parametrize("case", list(REPLAYS))
+def test_checks_replay_to_the_same_verdict(case, tmp_path):
+    from course.recording import record_then_replay
+
+    check, answers, kwargs, message = REPLAYS[case]
+    live, replayed = record_then_replay(check, *answers, log=tmp_path / "log.jsonl", **kwargs)
+    assert live == replayed
+    if message is None:
+        assert live is None
+    else:
+        assert live is not None
+        assert re.search(message, live)

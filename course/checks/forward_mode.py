@@ -20,6 +20,14 @@ and ``forward_gradient`` receive probe functions that answer any seeding with th
 JVP :math:`f(x) + (\nabla f(x) \cdot t)\,\varepsilon` and record how they were
 seeded, so those two checks need from the student's ``Dual`` class only
 ``Dual(value, deriv)``.
+
+Replay (see :mod:`course.recording`): student code runs only inside ``call``, and
+what the checks inspect comes back from ``call`` as plain data. A student object is
+read (its type, its parts, whether an operation changed an operand, how a probe was
+seeded) by the same ``call`` that produced it, which returns a *report*: ``("ok",
+value, deriv)`` or ``("fail", message)``. Student objects that feed later calls are
+kept by the checker in live mode only; in the grader's replay nothing runs, and every
+verdict is reached again from the recorded reports.
 """
 
 from __future__ import annotations
@@ -132,16 +140,28 @@ def _parts(result: Any, dual_class: type, *, expr: str) -> tuple[float, float]:
             _scalar(result.deriv, what=f"`{expr}`.deriv"))
 
 
-def _make_dual(dual_class: type, value: float, deriv: float) -> Any:
-    return call(dual_class, value, deriv, name="Dual",
-                inputs={"value": value, "deriv": deriv}).value
+def _make_dual(dual_class: type, value: float, deriv: float,
+               states: list | None = None) -> Any:
+    """``Dual(value, deriv)`` built through ``call``: only to pass on to later calls.
+
+    With ``states``, the new Dual's ``(value, deriv)`` is appended to it inside the call
+    (live only: in replay nothing is built, and the list stays empty).
+    """
+    def build() -> Any:
+        d = dual_class(value, deriv)
+        if states is not None:
+            states.append(_snapshot(d))
+        return d
+
+    return call(build, name="Dual", inputs={"value": value, "deriv": deriv}).value
 
 
 def _snapshot(obj: Any) -> tuple[Any, Any]:
     return getattr(obj, "value", None), getattr(obj, "deriv", None)
 
 
-def _unchanged(obj: Any, before: tuple[Any, Any], *, expr: str, name: str) -> None:
+def _changed(obj: Any, before: tuple[Any, Any], *, expr: str, name: str) -> str | None:
+    """Inside a call: the failure message if ``obj`` no longer holds ``before``, else None."""
     def same(a: Any, b: Any) -> bool:
         if a is b:
             return True
@@ -152,11 +172,40 @@ def _unchanged(obj: Any, before: tuple[Any, Any], *, expr: str, name: str) -> No
 
     after = _snapshot(obj)
     if not all(same(a, b) for a, b in zip(before, after, strict=True)):
-        raise CheckFailed(
+        return (
             f"`{expr}` changed its {name} from {_show_dual(*before)} to "
             f"{_show_dual(*after)}: an operation must return a NEW Dual and leave its operands "
             "unchanged (never assign to self.value or self.deriv outside __init__)."
         )
+    return None
+
+
+def _report(inspect: Callable[[], Any]) -> tuple:
+    """Inside a call: ``("ok", *inspect())``, or ``("fail", message)`` if it raised CheckFailed."""
+    try:
+        return ("ok", *inspect())
+    except CheckFailed as failure:
+        return ("fail", str(failure))
+
+
+def _dual_report(result: Any, dual_class: type, *, expr: str) -> tuple:
+    """Inside a call: ``("ok", value, deriv)`` of a student's result, or ``("fail", message)``."""
+    return _report(lambda: _parts(result, dual_class, expr=expr))
+
+
+def _unpack(report: Any) -> tuple:
+    """Outside a call: the parts of a report, raising its failure."""
+    if report[0] != "ok":
+        raise CheckFailed(str(report[1]))
+    return tuple(report[1:])
+
+
+class _Shown(str):
+    """Text that ``fmt`` shows as it is: how an input Dual appears in a failure message
+    (the student's ``repr`` would run student code outside ``call``)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 @dataclass(frozen=True)
@@ -645,9 +694,10 @@ def _student_operands(dual_class: type, left: _Operand, right: _Operand | None
     return build(left), build(right)
 
 
-def _apply_student(rule: _Rule, left: Any, right: Any, expr: str) -> Any:
+def _apply_student(rule: _Rule, expr: str, fn: Callable, *args: Any) -> Any:
+    """``call(fn, *args)`` for the operation ``expr``, its failures explained by ``rule``."""
     try:
-        return call(rule.apply, left, right, name=expr).value
+        return call(fn, *args, name=expr).value
     except CheckFailed as failure:
         text = str(failure)
         if "not implemented yet" in text:
@@ -664,32 +714,48 @@ def _check_operation(dual_class: type, rule: _Rule, left: _Operand,
                      right: _Operand | None, expected: tuple[float, float]) -> None:
     expr = rule.render(left.show(), right.show() if right is not None else None)
     x, y = _student_operands(dual_class, left, right)
-    before_x, before_y = _snapshot(x), _snapshot(y)
-    result = _apply_student(rule, x, y, expr)
-    if left.is_dual:
-        _unchanged(x, before_x, expr=expr, name="left operand" if y is not None else "operand")
-    if right is not None and right.is_dual:
-        _unchanged(y, before_y, expr=expr, name="right operand")
-    got = _parts(result, dual_class, expr=expr)
+
+    def run() -> tuple[str | None, str | None, tuple]:
+        before_x, before_y = _snapshot(x), _snapshot(y)
+        result = rule.apply(x, y)
+        changed_x = changed_y = None
+        if left.is_dual:
+            changed_x = _changed(x, before_x, expr=expr,
+                                 name="left operand" if y is not None else "operand")
+        if right is not None and right.is_dual:
+            changed_y = _changed(y, before_y, expr=expr, name="right operand")
+        return changed_x, changed_y, _dual_report(result, dual_class, expr=expr)
+
+    changed_x, changed_y, report = _apply_student(rule, expr, run)
+    for problem in (changed_x, changed_y):
+        if problem is not None:
+            raise CheckFailed(problem)
+    got = _unpack(report)
     if not (_close(got[0], expected[0]) and _close(got[1], expected[1])):
         raise _operation_failure(rule, expr, got, expected, _mistakes_for(rule, left, right))
 
 
 def _check_constructor(dual_class: type) -> None:
-    d = _make_dual(dual_class, 3.0, 4.0)
-    for attribute in ("value", "deriv"):
-        if not hasattr(d, attribute):
-            raise CheckFailed(
-                f"Dual(3.0, 4.0) has no attribute `{attribute}`: store the two parts as "
-                "self.value and self.deriv in __init__."
-            )
-    got = (_scalar(d.value, what="Dual(3.0, 4.0).value"),
-           _scalar(d.deriv, what="Dual(3.0, 4.0).deriv"))
+    def stored(d: Any) -> tuple[float, float]:
+        for attribute in ("value", "deriv"):
+            if not hasattr(d, attribute):
+                raise CheckFailed(
+                    f"Dual(3.0, 4.0) has no attribute `{attribute}`: store the two parts as "
+                    "self.value and self.deriv in __init__."
+                )
+        return (_scalar(d.value, what="Dual(3.0, 4.0).value"),
+                _scalar(d.deriv, what="Dual(3.0, 4.0).deriv"))
+
+    report = call(lambda: _report(lambda: stored(dual_class(3.0, 4.0))), name="Dual",
+                  inputs={"value": 3.0, "deriv": 4.0}).value
+    got = _unpack(report)
     if got != (3.0, 4.0):
         raise CheckFailed(f"Dual(3.0, 4.0) stores value {got[0]} and deriv {got[1]}; "
                           "expected value 3.0 and deriv 4.0.")
-    plain = call(dual_class, 3.0, name="Dual", inputs={"value": 3.0}).value
-    deriv = _scalar(getattr(plain, "deriv", None), what="Dual(3.0).deriv")
+    report = call(lambda: _report(lambda: (_scalar(getattr(dual_class(3.0), "deriv", None),
+                                                   what="Dual(3.0).deriv"),)),
+                  name="Dual", inputs={"value": 3.0}).value
+    (deriv,) = _unpack(report)
     if deriv != 0.0:
         raise CheckFailed(f"Dual(3.0) has deriv {deriv}: the default is deriv=0.0, a constant.")
 
@@ -853,19 +919,30 @@ def _fixed_expressions() -> list[tuple[_Expr, dict[str, _Operand]]]:
     return [(tree, env) for tree in trees]
 
 
-def _walk_student(expr: _Expr, env: dict[str, Any], out: list[tuple[_Expr, Any, tuple]]) -> Any:
+_Ref = tuple[str, Any] | None  # ("node", position in the walk), ("const", c) or None
+
+
+def _walk_student(expr: _Expr, env: dict[str, Any], out: list[tuple[_Expr, Any, tuple]]
+                  ) -> tuple[Any, _Ref]:
+    """Evaluate ``expr`` on the student's Duals, one ``call`` per operation.
+
+    Appends ``(node, result, (left_ref, right_ref))`` for every non-constant node in
+    post-order and returns the root's result and reference; a reference names a node's
+    position in ``out`` or a constant, so that operands are read from the node reports.
+    """
     if expr.kind == "var":
         result = env[expr.name]
         out.append((expr, result, ()))
-        return result
+        return result, ("node", len(out) - 1)
     if expr.kind == "const":
-        return expr.const
+        return expr.const, ("const", expr.const)
     rule = expr.rule()
-    left = _walk_student(expr.left, env, out)  # type: ignore[arg-type]
-    right = None if expr.kind == "neg" else _walk_student(expr.right, env, out)  # type: ignore[arg-type]
-    result = _apply_student(rule, left, right, str(expr))
-    out.append((expr, result, (left, right)))
-    return result
+    left, left_ref = _walk_student(expr.left, env, out)  # type: ignore[arg-type]
+    right, right_ref = (None, None) if expr.kind == "neg" else _walk_student(
+        expr.right, env, out)  # type: ignore[arg-type]
+    result = _apply_student(rule, str(expr), rule.apply, left, right)
+    out.append((expr, result, (left_ref, right_ref)))
+    return result, ("node", len(out) - 1)
 
 
 def _flatten(expr: _Expr) -> list[tuple[_Expr, int | None, int | None, int]]:
@@ -931,22 +1008,36 @@ def _oracle_expressions(cases: list[tuple[_Expr, dict[str, _Operand]]]
 
 def _check_expression(dual_class: type, expr: _Expr, env: dict[str, _Operand],
                       expected: list[tuple[float, float]]) -> None:
-    student_env = {name: _make_dual(dual_class, op.value, op.deriv) for name, op in env.items()}
-    before = {name: _snapshot(d) for name, d in student_env.items()}
+    student_env: dict[str, Any] = {}
+    before: dict[str, list] = {}
+    for name, op in env.items():
+        before[name] = []
+        student_env[name] = _make_dual(dual_class, op.value, op.deriv, before[name])
     nodes: list[tuple[_Expr, Any, tuple]] = []
     _walk_student(expr, student_env, nodes)
+
+    def inspect() -> tuple[str | None, list[tuple]]:
+        """After the whole walk: a changed operand, else every node's report."""
+        for name, d in student_env.items():
+            problem = _changed(d, before[name][0], expr=str(expr), name=f"operand {name}")
+            if problem is not None:
+                return problem, []
+        return None, [_dual_report(result, dual_class, expr=str(node))
+                      for node, result, _ in nodes]
+
+    changed, reports = call(inspect, name=str(expr)).value
+    if changed is not None:
+        raise CheckFailed(changed)
     where = (f"In the expression {expr} at x = {env['x'].show()}, y = {env['y'].show()}: ")
-    for name, d in student_env.items():
-        _unchanged(d, before[name], expr=str(expr), name=f"operand {name}")
-    for (node, result, operands), want in zip(nodes, expected, strict=True):
-        got = _parts(result, dual_class, expr=str(node))
+    for (node, _, operands), report, want in zip(nodes, reports, expected, strict=True):
+        got = _unpack(report)
         if _close(got[0], want[0], COMPOSITE) and _close(got[1], want[1], COMPOSITE):
             continue
         rule = node.rule()
-        shown = [(_Operand(*_parts(o, dual_class, expr="operand")) if isinstance(o, dual_class)
-                  else _Operand(o)) for o in operands]
-        left, right = shown[0], (shown[1] if len(shown) > 1 and operands[1] is not None
-                                 else None)
+        # Operands are constants or earlier nodes, whose reports passed (post-order).
+        shown = [(_Operand(*_unpack(reports[ref[1]])) if ref[0] == "node" else _Operand(ref[1]))
+                 for ref in operands if ref is not None]
+        left, right = shown[0], (shown[1] if len(shown) > 1 else None)
         raise _operation_failure(rule, str(node), got, want, _mistakes_for(rule, left, right),
                                  context=where)
 
@@ -1075,13 +1166,17 @@ def _jvp_functions(cases: dict[str, list[tuple[float, float]]]
 def _check_float_path(fn: _Function, student: Callable, dual_class: type, a: float,
                       expected: float) -> None:
     expr = f"{fn.name}({_show_number(a)})"
-    result = call(student, a, name=fn.name, inputs={"x": a}).value
-    if isinstance(result, dual_class) or not isinstance(result, float):
-        raise CheckFailed(
-            f"`{expr}` returned {type(result).__name__} {fmt(result)}: a function of a float "
-            f"must return a float (e.g. math.{fn.name}(x)); only a Dual argument gives a Dual "
-            "result."
-        )
+
+    def run() -> tuple:
+        result = student(a)
+        if isinstance(result, dual_class) or not isinstance(result, float):
+            return ("fail",
+                    f"`{expr}` returned {type(result).__name__} {fmt(result)}: a function of a "
+                    f"float must return a float (e.g. math.{fn.name}(x)); only a Dual argument "
+                    "gives a Dual result.")
+        return ("ok", float(result))
+
+    (result,) = _unpack(call(run, name=fn.name, inputs={"x": a}).value)
     if not _close(result, expected):
         raise CheckFailed(f"`{expr}` is wrong.\n  expected: {fmt(expected)}\n"
                           f"  got:      {fmt(result)}")
@@ -1091,10 +1186,17 @@ def _check_dual_path(fn: _Function, student: Callable, dual_class: type, a: floa
                      da: float, expected: tuple[float, float]) -> None:
     expr = f"{fn.name}({_show_dual(a, da)})"
     x = _make_dual(dual_class, a, da)
-    before = _snapshot(x)
-    result = call(student, x, name=fn.name, inputs={"x": x}).value
-    _unchanged(x, before, expr=expr, name="operand")
-    got = _parts(result, dual_class, expr=expr)
+
+    def run() -> tuple[str | None, tuple]:
+        before = _snapshot(x)
+        result = student(x)
+        return (_changed(x, before, expr=expr, name="operand"),
+                _dual_report(result, dual_class, expr=expr))
+
+    changed, report = call(run, name=fn.name, inputs={"x": _Shown(_show_dual(a, da))}).value
+    if changed is not None:
+        raise CheckFailed(changed)
+    got = _unpack(report)
     if _close(got[0], expected[0]) and _close(got[1], expected[1]):
         return
     diagnosis = _diagnose_pair(
@@ -1145,12 +1247,17 @@ def _check_compositions(functions: dict[str, Callable], dual_class: type,
             for k, pair in zip(owners[name], results, strict=True):
                 oracle[k].append(pair)
     for (a, da, chain), expected in zip(chains, oracle, strict=True):
-        x = _make_dual(dual_class, a, da)
+        held = [_make_dual(dual_class, a, da)]  # the current stage's Dual (live only)
         text = "x"
         for fn, want in zip(chain, expected[1:], strict=True):
             text = f"{fn.name}({text})"
-            x = call(functions[fn.name], x, name=fn.name).value
-            got = _parts(x, dual_class, expr=text)
+
+            def stage(h: Callable = functions[fn.name], expr: str = text,
+                      held: list = held) -> tuple:
+                held[0] = h(held[0])
+                return _dual_report(held[0], dual_class, expr=expr)
+
+            got = _unpack(call(stage, name=fn.name).value)
             if not (_close(got[0], want[0], COMPOSITE) and _close(got[1], want[1], COMPOSITE)):
                 raise CheckFailed(
                     f"`{text}` at x = {_show_dual(a, da)} is wrong (chain rule through "
@@ -1176,15 +1283,25 @@ def _check_course_functions(functions: dict[str, Callable], dual_class: type,
         for a, (value, deriv) in zip(xs[i], table[i], strict=True):
             expr = f"f(Dual({fmt(a)}, 1.0)) with f(x) = {f.label}"
             x = _make_dual(dual_class, a, 1.0)
-            got = _parts(call(f, x, m, name=f"f(x) = {f.label}").value, dual_class, expr=expr)
+            report = call(lambda f=f, x=x, expr=expr: _dual_report(f(x, m), dual_class,
+                                                                    expr=expr),
+                          name=f"f(x) = {f.label}").value
+            got = _unpack(report)
             if not (_close(got[0], value, COMPOSITE) and _close(got[1], deriv, COMPOSITE)):
                 raise CheckFailed(f"`{expr}` is wrong.\n  expected: {_show_dual(value, deriv)}"
                                   f"\n  got:      {_show_dual(*got)}")
-            plain = call(f, a, m, name=f"f(x) = {f.label}").value
-            if not isinstance(plain, float) or not _close(plain, value, COMPOSITE):
+
+            def on_float(f: Callable = f, a: float = a) -> tuple[bool, Any]:
+                """(True, the float) or (False, how the answer looks in a message)."""
+                plain = f(a, m)
+                return (True, float(plain)) if isinstance(plain, float) else (False, fmt(plain))
+
+            is_float, plain = call(on_float, name=f"f(x) = {f.label}").value
+            if not is_float or not _close(plain, value, COMPOSITE):
+                shown = fmt(plain) if is_float else plain
                 raise CheckFailed(
                     f"f({fmt(a)}) with f(x) = {f.label} on plain floats returned "
-                    f"{fmt(plain)}; expected the float {fmt(value)}. A function of a float "
+                    f"{shown}; expected the float {fmt(value)}. A function of a float "
                     "must return a float."
                 )
             count += 1
@@ -1353,6 +1470,22 @@ def _scalar_table(xs: dict[int, list[float]]) -> dict[int, list[tuple[float, flo
 # ------------------------------------------------------------------ derivative
 
 
+def _derivative_pass(derivative: Callable, probe: _Probe, x: float, *, where: str
+                     ) -> tuple[list[float], tuple]:
+    """Inside a call: the seed of every pass ``derivative(probe, x)`` made, and a report of
+    its answer, ``("ok", float)`` or ``("fail", message)``."""
+    got = derivative(probe, x)
+    seeds = [float(s[0]) for s in probe.passes]
+
+    def answer() -> tuple[float]:
+        if hasattr(got, "deriv"):
+            raise CheckFailed(f"{where} returned a Dual {fmt(got)}: return its derivative part "
+                              "`.deriv`, a float.")
+        return (_scalar(got, what="derivative(f, x)"),)
+
+    return seeds, _report(answer)
+
+
 def check_derivative(derivative: Callable, *, seed: int = 0, trials: int = 20) -> None:
     r"""``derivative(f, x)`` returns :math:`f'(x)` from ONE pass ``f(Dual(x, 1.0)).deriv``.
 
@@ -1374,22 +1507,20 @@ def check_derivative(derivative: Callable, *, seed: int = 0, trials: int = 20) -
     for index, x in cases:
         value, grad = next(table[index])
         probe = _Probe(SCALAR_FUNCTIONS[index].label, x, value, np.array([grad]), vector=False)
-        got = call(derivative, probe, x, name="derivative", inputs={"f": probe, "x": x}).value
         where = f"derivative(f, {fmt(x)}) for {probe.label}"
-        if not probe.passes:
+        seeds, report = call(_derivative_pass, derivative, probe, x, where=where,
+                             name="derivative", inputs={"f": probe, "x": x}).value
+        if not seeds:
             raise CheckFailed(f"{where} never called f: evaluate f(Dual(x, 1.0)) once.")
-        if len(probe.passes) > 1:
-            raise CheckFailed(f"{where} called f {len(probe.passes)} times: one forward pass "
+        if len(seeds) > 1:
+            raise CheckFailed(f"{where} called f {len(seeds)} times: one forward pass "
                               "f(Dual(x, 1.0)) gives both f(x) and f'(x).")
-        seed_deriv = float(probe.passes[0][0])
+        seed_deriv = float(seeds[0])
         if seed_deriv != 1.0:
             zero = " With 0 every derivative comes out 0." if seed_deriv == 0 else ""
             raise CheckFailed(f"{where} called f({_show_dual(x, seed_deriv)}): seed the input "
                               f"with deriv 1.0, since dx/dx = 1: f(Dual(x, 1.0)).{zero}")
-        if hasattr(got, "deriv"):
-            raise CheckFailed(f"{where} returned a Dual {fmt(got)}: return its derivative part "
-                              "`.deriv`, a float.")
-        got_value = _scalar(got, what="derivative(f, x)")
+        (got_value,) = _unpack(report)
         if not _close(got_value, grad):
             hint = ("you returned the value part f(x); the derivative is the `.deriv` part."
                     if _close(got_value, value) else "return f(Dual(x, 1.0)).deriv as a float.")
@@ -1420,14 +1551,14 @@ def _pad(v: np.ndarray) -> np.ndarray:
     return np.concatenate([v, np.zeros(_PADDED - len(v))])
 
 
-def _check_seeds(probe: _Probe, where: str) -> None:
-    n = probe.n
-    for k, seeds in enumerate(probe.passes):
+def _check_seeds(passes: list[np.ndarray], n: int, where: str) -> None:
+    """The seeds of every pass (as the probe recorded them) must be the n unit vectors."""
+    for k, seeds in enumerate(passes):
         nonzero = np.flatnonzero(seeds)
         if len(nonzero) == 0:
             raise CheckFailed(f"{where}: pass {k + 1} seeded no input (all derivs 0): in pass i "
                               "give input i the deriv 1.0 and every other input 0.0.")
-        earlier = set(np.flatnonzero(probe.passes[k - 1])) if k else set()
+        earlier = set(np.flatnonzero(passes[k - 1])) if k else set()
         if len(nonzero) > 1 and earlier and earlier < set(nonzero):
             raise CheckFailed(
                 f"{where}: pass {k + 1} seeded inputs {nonzero.tolist()} together (derivs "
@@ -1451,33 +1582,50 @@ def _check_seeds(probe: _Probe, where: str) -> None:
                 f"{where}: pass {k + 1} seeded input {int(nonzero[0])} with deriv "
                 f"{fmt(float(seeds[nonzero[0]]))}; seed with 1.0 (dx_i/dx_i = 1)."
             )
-    seeded = [int(np.flatnonzero(s)[0]) for s in probe.passes]
+    seeded = [int(np.flatnonzero(s)[0]) for s in passes]
     if sorted(seeded) != list(range(n)):
         missing = sorted(set(range(n)) - set(seeded))
-        passes = f"{len(probe.passes)} pass" + ("" if len(probe.passes) == 1 else "es")
+        made = f"{len(passes)} pass" + ("" if len(passes) == 1 else "es")
         raise CheckFailed(
-            f"{where} made {passes} seeding inputs {seeded}; forward mode "
+            f"{where} made {made} seeding inputs {seeded}; forward mode "
             f"needs exactly n = {n} passes, one per input"
             + (f" (input(s) {missing} never seeded)." if missing else ".")
         )
 
 
+def _gradient_pass(forward_gradient: Callable, probe: _Probe, x: np.ndarray, *, where: str
+                   ) -> tuple[list[np.ndarray], tuple]:
+    """Inside a call: the seeds of every pass ``forward_gradient(probe, x)`` made, and a
+    report of its answer, ``("ok", float array)`` or ``("fail", message)``.
+
+    ``x`` is an argument of the ``call``, so that changes made to it in place are
+    recorded and replayed.
+    """
+    got = forward_gradient(probe, x)
+    passes = [np.array(seeds, dtype=np.float64) for seeds in probe.passes]
+
+    def answer() -> tuple[np.ndarray]:
+        if not isinstance(got, np.ndarray):
+            raise CheckFailed(f"{where} returned {type(got).__name__} {fmt(got)}; return a "
+                              "numpy array, e.g. np.array(partials).")
+        if got.dtype == object:
+            raise CheckFailed(f"{where} returned an array of objects {fmt(got)}: store each "
+                              "pass's `.deriv` (a float), not the Dual.")
+        return (np.array(as_float_array(got, what="forward_gradient(f, x)")),)
+
+    return passes, _report(answer)
+
+
 def _check_one_gradient(forward_gradient: Callable, probe: _Probe, x: np.ndarray) -> None:
     x_before = x.copy()
     where = f"forward_gradient(f, {fmt(x)}) for {probe.label}"
-    got = call(forward_gradient, probe, x, name="forward_gradient",
-               inputs={"f": probe, "x": x}).value
+    passes, report = call(_gradient_pass, forward_gradient, probe, x, where=where,
+                          name="forward_gradient", inputs={"f": probe, "x": x}).value
     if not np.array_equal(x, x_before):
         raise CheckFailed(f"{where} modified x in place (now {fmt(x)}): graded functions "
                           "leave their arguments unchanged.")
-    _check_seeds(probe, where)
-    if not isinstance(got, np.ndarray):
-        raise CheckFailed(f"{where} returned {type(got).__name__} {fmt(got)}; return a numpy "
-                          "array, e.g. np.array(partials).")
-    if got.dtype == object:
-        raise CheckFailed(f"{where} returned an array of objects {fmt(got)}: store each pass's "
-                          "`.deriv` (a float), not the Dual.")
-    got_array = as_float_array(got, what="forward_gradient(f, x)")
+    _check_seeds(passes, probe.n, where)
+    (got_array,) = _unpack(report)
     expected = probe.grad
     if got_array.shape != expected.shape:
         raise CheckFailed(f"{where} has shape {got_array.shape}; expected {expected.shape}, "
