@@ -145,6 +145,8 @@ def check_hessian_f(hessian_f: Callable, *, seed: int = 0, trials: int = 20) -> 
             got, expected, what="hessian_f(x, y)", inputs=inputs,
             mistakes=[
                 Mistake("d2f/dx2 forgot the factor y (it is 2y).", [[2, 2 * x], [2 * x, 0]]),
+                Mistake("d2f/dx2 dropped the factor 2 of the power rule (it is 2y, not y).",
+                        [[y, 2 * x], [2 * x, 0]]),
                 Mistake("the mixed derivatives d2f/dxdy = d2f/dydx are 2x, not x.",
                         [[2 * y, x], [x, 0]]),
                 Mistake("d2f/dy2 is 0: f is linear in y.", [[2 * y, 2 * x], [2 * x, 1]]),

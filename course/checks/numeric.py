@@ -375,6 +375,9 @@ def _difference_mistakes(quotients: dict[str, float], h: float, *, key: str) -> 
     if key == "central":
         out.append(Mistake("you divided by h instead of 2h: the points x-h and x+h are 2h "
                            "apart.", 2 * q))
+        out.append(Mistake("you wrote `/ 2 * h`, which divides by 2 and then multiplies by h "
+                           "(Python reads it as `(... / 2) * h`); write `/ (2 * h)`.",
+                           q * h * h))
     else:
         out.append(Mistake("you divided by 2h: the forward difference divides by h, the "
                            "distance between x and x+h.", q / 2))
@@ -518,6 +521,8 @@ def _array_mistakes(q: dict[str, np.ndarray], h: float, exact: np.ndarray, *,
         Mistake("you divided by h instead of 2h: x - h e_i and x + h e_i are 2h apart.", 2 * c),
         Mistake("the sign is flipped: compute f(x + h e_i) - f(x - h e_i).", -c),
         Mistake("you forgot to divide by 2h.", 2 * h * c),
+        Mistake("you wrote `/ 2 * h`, which divides by 2 and then multiplies by h (Python "
+                "reads it as `(... / 2) * h`); write `/ (2 * h)`.", c * h * h),
         _ignored_h(exact),
     ]
     if jacobian:
