@@ -194,6 +194,8 @@ def _path_mistakes(problem: _Problem, path: np.ndarray, x0, lr: float, num_steps
     mistakes = [
         Mistake("the first row must be x0 itself: start the list with x0, then append each "
                 "new iterate.", path[1 : k + 1], _PATH),
+        Mistake("you returned only the last iterate: return them all, [x0, x1, ...] stacked "
+                "on axis 0.", kept[-1], _PATH),
         Mistake("you updated x in place (`x -= ...`) and stored the same array at every step, "
                 "so every row shows the final x: use `x = x - lr * g` to make a new array.",
                 stacked_final, _PATH),
@@ -230,6 +232,14 @@ def _path_mistakes(problem: _Problem, path: np.ndarray, x0, lr: float, num_steps
              "you measured the change with the Euclidean norm; the rule uses the largest "
              "absolute change of any coordinate, max(abs(x_new - x))."),
         ]
+        signed = np.diff(np.asarray(path[: num_steps + 1], dtype=np.float64)
+                         .reshape(num_steps + 1, -1), axis=0).max(axis=1)
+        signed_stop = _first(signed < tol, num_steps - 1) + 1 if num_steps > 0 else 0
+        if signed_stop < num_steps:  # else it looks like ignoring tol, named below
+            alternatives.append((
+                signed_stop,
+                "you compared the signed change max(x_new - x) with tol, so any step that "
+                "decreases x looks converged: take the absolute value, max(abs(x_new - x))."))
         grads = [problem.grad_fn(x) for x in path[: num_steps + 1]]
         grad_sizes = np.array([np.max(np.abs(np.asarray(g, dtype=np.float64))) for g in grads])
         small_grad = _first(grad_sizes < tol, num_steps)
@@ -565,6 +575,10 @@ def check_normal_nll(normal_nll: Callable, *, seed: int = 0, trials: int = 10) -
                     variance, _LIKELIHOOD),
             Mistake("the log(sigma) term of the log-density is missing.",
                     -np.mean(_log_density(data, mu, sigma)) - np.log(sigma), _LIKELIHOOD),
+            Mistake("the factor 1/2 of the squared term is missing: the log-density has "
+                    "-(x - mu)**2 / (2 sigma**2), i.e. -z**2 / 2.",
+                    -np.mean(_log_density(data, mu, sigma))
+                    + 0.5 * np.mean(((data - mu) / sigma) ** 2), _LIKELIHOOD),
         ])
     passed("normal_nll", f"{len(cases)} cases agree with jax.scipy.stats.norm.logpdf "
            "(value and jax.grad)")
@@ -621,6 +635,14 @@ def check_mixture_nll(mixture_nll: Callable, *, seed: int = 0, trials: int = 10)
                     "0.5 p1 + 0.5 p2 inside one log.", -np.mean(l1) - np.mean(l2), _LIKELIHOOD),
             Mistake("you used the sigmas as variances: params hold standard deviations.",
                     -np.mean(np.logaddexp(np.log(0.5) + v1, np.log(0.5) + v2)), _LIKELIHOOD),
+            Mistake("logsumexp without axis=0 sums over the data points too, giving one "
+                    "number: combine the two components per data point (axis=0 of the "
+                    "stacked (2, n) array), then take the mean.",
+                    -np.logaddexp.reduce(np.log(0.5) + np.concatenate([l1, l2])), _LIKELIHOOD),
+            Mistake("the factor 1/2 of the squared term is missing: each log-density has "
+                    "-(x - mu)**2 / (2 sigma**2).",
+                    nll(0.5, 0.5, l1 - 0.5 * ((data - mu1) / s1) ** 2,
+                        l2 - 0.5 * ((data - mu2) / s2) ** 2), _LIKELIHOOD),
         ], hint_if_not_finite=_UNDERFLOW_HINT)
     passed("mixture_nll", f"{len(cases) + 1} cases agree with logsumexp of norm.logpdf "
            "(value and jax.grad), finite far from both components")

@@ -298,6 +298,8 @@ def _backward_variants(params, X, y) -> dict[str, list[np.ndarray]]:
         "mse": from_delta2(2.0 * (p - col) * p * (1.0 - p) / n),
         "z1 in dW2": from_delta2((p - col) / n, hidden=z1),
         "reversed": [right[2], right[3], right[0], right[1]],
+        "(1 - a1)**2": from_delta2((p - col) / n, tanh_prime=(1.0 - a1) ** 2),
+        "tanh twice": from_delta2((p - col) / n, tanh_prime=1.0 - np.tanh(a1) ** 2),
     }
 
 
@@ -320,6 +322,9 @@ _EXPLAIN = {
                  "the pre-activations z1.",
     "reversed": "the layers are in reverse order (backprop computes the output layer first, but "
                 "return [(dW1, db1), (dW2, db2)], the order of params).",
+    "(1 - a1)**2": "tanh'(z1) is 1 - a1**2 (square a1, then subtract from 1), not (1 - a1)**2.",
+    "tanh twice": "tanh'(z1) = 1 - a1**2 where a1 is already tanh(z1): you applied tanh twice "
+                  "(1 - tanh(a1)**2).",
 }
 
 

@@ -682,6 +682,11 @@ def check_triangular_lr(triangular_lr: Callable, *, seed: int = 0, trials: int =
                         _LR),
                 Mistake("the rate never leaves base_lr: cycle = floor(1 + step / (2 "
                         "step_size)) needs the 1 +.", np.full_like(expected, base), _LR),
+                Mistake("the abs is missing: x = abs(step / step_size - 2 cycle + 1), so that "
+                        "the rate falls again in the second half of each cycle.",
+                        base + amplitude * np.maximum(
+                            0.0, 1.0 - (tf / s - 2.0 * np.floor(1.0 + tf / (2 * s)) + 1.0)),
+                        _LR),
             ],
         )
     passed("triangular_lr", f"{len(cases)} schedules agree with np.interp over one period "
@@ -713,6 +718,7 @@ class _Variant:
     ties_improve: bool = False   # improvement iff loss <= best * (1 - threshold)
     vs_previous: bool = False    # compare with the previous loss, not the best
     lr_before: bool = False      # return the lr from before processing the loss
+    initial_best: float = np.inf  # best before the first loss
     explanation: str = ""
 
 
@@ -728,7 +734,7 @@ def _plateau_trace(lr: float, factor: float, patience: int, threshold: float,
     3. the step reports the (possibly reduced) ``lr``.
     """
     v = variant or _Variant()
-    best, num_bad, trace = np.inf, 0, []
+    best, num_bad, trace = v.initial_best, 0, []
     previous = np.inf
     for loss in losses:
         reference = previous if v.vs_previous else best
@@ -773,6 +779,9 @@ _PLATEAU_VARIANTS = (
     _Variant(lr_before=True, explanation=(
         "step(loss) returned the learning rate from before processing the loss; return it "
         "after a possible reduction.")),
+    _Variant(initial_best=0.0, explanation=(
+        "best started at 0, so no positive loss ever counts as an improvement: in mode min "
+        "start with best = float('inf'), which the first loss always improves.")),
 )
 
 
