@@ -832,6 +832,17 @@ def check_adadelta_step(adadelta_step: Callable, *, seed: int = 0, trials: int =
 # ----------------------------------------------------------------------------- Adam
 
 
+@dataclass(frozen=True)
+class _NanAware(Tolerance):
+    """Like :class:`Tolerance`, but nan matches nan: for mistakes whose value is nan."""
+
+    def accepts(self, got: np.ndarray, expected: np.ndarray) -> bool:
+        return bool(np.allclose(got, expected, rtol=self.rtol, atol=self.atol, equal_nan=True))
+
+
+_SAME_NAN = _NanAware(rtol=STEP.rtol, atol=STEP.atol)
+
+
 def _adam_mistakes(params, grads, m, v, t, lr, b1, b2, eps):
     m_new = b1 * m + (1 - b1) * grads
     v_new = b2 * v + (1 - b2) * grads**2
@@ -845,7 +856,12 @@ def _adam_mistakes(params, grads, m, v, t, lr, b1, b2, eps):
             Mistake("the bias correction used t - 1: t counts from 1, so the first step divides "
                     "by 1 - b1**1.",
                     step(m_new / (1 - b1 ** (t - 1)), v_new / (1 - b2 ** (t - 1))))
-        ] if t > 1 else []
+        ] if t > 1 else [
+            Mistake("the bias correction divided by zero: with t - 1 in place of t, the first "
+                    "step divides by 1 - b1**0 = 0. t counts from 1 and is used as given.",
+                    step(m_new / (1 - b1 ** (t - 1)), v_new / (1 - b2 ** (t - 1))),
+                    _SAME_NAN)
+        ]
         return {
             "m": [
                 Mistake("the decay weights of m are swapped: m = b1 m + (1 - b1) g.",
