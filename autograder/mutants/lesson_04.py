@@ -389,13 +389,10 @@ def forward_gradient(f, x):
 MUTANTS = [*_DUAL_OPS, *_DUAL_FUNCTIONS, *_DERIVATIVE, *_FORWARD_GRADIENT]
 ALTERNATIVES = [*_DUAL_OPS_ALT, *_DUAL_FUNCTIONS_ALT, *_DERIVATIVE_ALT, *_FORWARD_GRADIENT_ALT]
 
-#: Real mistakes that the checker kills without naming them (reported to the lead; not
-#: collected by tests/test_mutant_banks.py until course/checks/forward_mode.py names them).
-UNNAMED = [
-    # At the first case, sin(Dual(0.0, 1.0)), sin(0) == 0 == a, so the candidate "the value
-    # part must be sin(a), not a" (value a, any deriv) matches a right value and is reported
-    # before the sign mistake.
+# The value-part candidate used to match the right value sin(0) = 0 = a first; it is now only
+# offered where sin(a) differs from a, so the sign mistake is named.
+MUTANTS.append(
     Mutant("dual_functions", "sign flip in d sin = cos",
            _p("dual_functions", ("math.cos(x.value) * x.deriv", "-math.cos(x.value) * x.deriv")),
            r"d sin\(x\) = \+cos\(x\) dx: the sign is wrong"),
-]
+)

@@ -1132,9 +1132,10 @@ def _function_mistakes(fn: _Function, a: float, da: float) -> list[_PairMistake]
         M(f"chain rule through {name}: multiply {name}'(a) = {fn.derivative} by the incoming "
           "derivative b (x.deriv); you returned "
           f"{name}'(a) alone, which is only right when b = 1.", h, hp),
-        M(f"the value part must be {name}(a), not a.", a, None),
         *fn.specific(a, da),
     ]
+    if not math.isclose(a, h, rel_tol=1e-9, abs_tol=1e-12):  # at a = 0, sin(a) = a is right
+        mistakes.append(M(f"the value part must be {name}(a), not a.", a, None))
     if name != "exp":
         mistakes.append(M(f"you used {name}(a) where {name}'(a) = {fn.derivative} belongs: "
                           f"{name}(a + bε) = {name}(a) + b {fn.derivative} ε.", h, h * da))
