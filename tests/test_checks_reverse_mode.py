@@ -6,6 +6,7 @@ Student-like answers are written here, independently of the lesson's notebook.
 from __future__ import annotations
 
 import math
+import re
 import sys
 
 import numpy as np
@@ -286,29 +287,31 @@ def test_var_ops_mistakes_are_named(methods, match):
         check_var_ops(variant(**methods), **FAST)
 
 
-def test_var_ops_requires_parents_and_zero_grad():
-    class NoParents:
-        def __init__(self, value):
-            self.value, self.grad = float(value), 0.0
+class NoParents:
+    def __init__(self, value):
+        self.value, self.grad = float(value), 0.0
 
+
+class GradOne(Var):
+    def __init__(self, value, parents=()):
+        super().__init__(value, parents)
+        self.grad = 1.0
+
+
+def _stub(self, other):
+    raise NotImplementedError()
+
+
+def test_var_ops_requires_parents_and_zero_grad():
     with pytest.raises(CheckFailed, match="no attribute `parents`"):
         check_var_ops(NoParents, **FAST)
-
-    class GradOne(Var):
-        def __init__(self, value, parents=()):
-            super().__init__(value, parents)
-            self.grad = 1.0
-
     with pytest.raises(CheckFailed, match=r"starts with grad 0\.0"):
         check_var_ops(GradOne, **FAST)
 
 
 def test_var_ops_stub_is_not_implemented():
-    def stub(self, other):
-        raise NotImplementedError()
-
     with pytest.raises(CheckFailed, match="not implemented yet"):
-        check_var_ops(variant(__add__=stub), **FAST)
+        check_var_ops(variant(__add__=_stub), **FAST)
 
 
 # --------------------------------------------------------------- var_functions
@@ -549,6 +552,119 @@ def test_one_neuron_round_off_is_accepted(scale):
         return tuple(v * (1 + scale) for v in one_neuron_grads(w, b, a_prev, y))
 
     check_one_neuron_grads(rounded, trials=0)
+
+
+# ------------------------------------------------------------ record and replay
+
+
+# The student's functions are passed positionally: record_then_replay replaces positional
+# answers by inert stand-ins in the replay (keyword arguments would reach it as they are).
+def _var_functions(Var, sin, cos, exp, log, tanh, relu, **kwargs):
+    check_var_functions(Var, sin=sin, cos=cos, exp=exp, log=log, tanh=tanh, relu=relu,
+                        **kwargs)
+
+
+def _grad(grad, sin, cos, exp, log, tanh, **kwargs):
+    check_grad(grad, sin=sin, cos=cos, exp=exp, log=log, tanh=tanh, **kwargs)
+
+
+def _functions(**replaced):
+    return tuple({**FUNCTIONS, **replaced}.values())
+
+
+def _smooth():
+    return tuple(SMOOTH.values())
+
+
+_RELU_GE = _unary(lambda v: max(v, 0.0), lambda v: float(v >= 0))
+_RELU_IDENTITY = _unary(lambda v: v, lambda v: float(v > 0))
+_SIN_MINUS_COS = _unary(math.sin, lambda v: -math.cos(v))
+
+
+def _wrong_neuron_shape(w, b, a_prev, y):
+    return one_neuron_grads(w, b, a_prev, y)[:2]
+
+
+@pytest.mark.parametrize(("check", "answers", "match"), [
+    # var_ops: right, then named mistakes of values, graphs, operands and types
+    pytest.param(check_var_ops, (Var,), None, id="var_ops-right"),
+    pytest.param(check_var_ops, (variant(__rsub__=_rsub_wrong_value),),
+                 r"other - self = 2\.5 - x", id="var_ops-rsub-value"),
+    pytest.param(check_var_ops, (variant(__mul__=_mul_dict, __rmul__=_mul_dict),),
+                 r"only one edge of `x \* x`", id="var_ops-dict-parents"),
+    pytest.param(check_var_ops, (variant(__mul__=_mul_stores_var, __rmul__=_mul_stores_var),),
+                 r"local derivative as a Var", id="var_ops-local-is-var"),
+    pytest.param(check_var_ops, (variant(__add__=_add_float, __radd__=_add_float),),
+                 r"not a Var", id="var_ops-not-a-var"),
+    pytest.param(check_var_ops, (variant(__add__=_add_in_place, __radd__=_add_in_place),),
+                 r"changed one of its operands", id="var_ops-in-place"),
+    pytest.param(check_var_ops, (NoParents,), r"no attribute `parents`", id="var_ops-no-parents"),
+    pytest.param(check_var_ops, (GradOne,), r"starts with grad 0\.0", id="var_ops-grad-one"),
+    pytest.param(check_var_ops, (variant(__add__=_stub),), r"not implemented yet",
+                 id="var_ops-stub"),
+    pytest.param(check_var_ops, (Var(1.0),), r"pass your class `Var` itself",
+                 id="var_ops-not-a-class"),
+    # var_functions
+    pytest.param(_var_functions, (Var, *_functions()), None, id="var_functions-right"),
+    pytest.param(_var_functions, (Var, *_functions(sin=_SIN_MINUS_COS)),
+                 r"sin' = cos, not -cos", id="var_functions-sin"),
+    pytest.param(_var_functions, (Var, *_functions(relu=_RELU_GE)), r"relu'\(0\) = 0",
+                 id="var_functions-relu-at-0"),
+    pytest.param(_var_functions, (Var, *_functions(relu=_RELU_IDENTITY)),
+                 r"negative inputs give 0", id="var_functions-relu-value"),
+    pytest.param(_var_functions, (variant(__pow__=_pow_no_p), *_functions()),
+                 r"look at the operators", id="var_functions-operators"),
+    # backward: right (two ways), wrong sums, repeated work, recursion, the limit
+    pytest.param(check_backward, (Var,), None, id="backward-right"),
+    pytest.param(check_backward, (variant(backward=_dfs_backward),), None,
+                 id="backward-right-dfs"),
+    pytest.param(check_backward, (variant(backward=_backward_assign),), r"accumulate with",
+                 id="backward-assign"),
+    pytest.param(check_backward, (variant(backward=_backward_no_seed),),
+                 r"self\.grad = 1\.0", id="backward-no-seed"),
+    pytest.param(check_backward, (variant(backward=_backward_forward_order),),
+                 r"reversed \(output first\)", id="backward-forward-order"),
+    pytest.param(check_backward, (variant(backward=_backward_all_paths),),
+                 r"repeats work.*16 diamonds in a row", id="backward-all-paths"),
+    pytest.param(check_backward, (variant(backward=_backward_duplicates),),
+                 r"processed twice|repeats work", id="backward-duplicates"),
+    pytest.param(check_backward, (variant(backward=_backward_recursive_topo),),
+                 r"RecursionError on a graph 20001 nodes deep.*explicit stack",
+                 id="backward-recursive"),
+    pytest.param(check_backward, (variant(backward=_backward_raises_limit),),
+                 r"changed Python's recursion limit", id="backward-raises-limit"),
+    pytest.param(check_backward, (variant(__pow__=_pow_no_p),), r"var_ops",
+                 id="backward-broken-operators"),
+    pytest.param(check_backward, (NoParents,), r"no method `backward`", id="backward-no-method"),
+    # grad
+    pytest.param(_grad, (grad, *_smooth()), None, id="grad-right"),
+    pytest.param(_grad, (_grad_leaky, *_smooth()), r"leaked between calls", id="grad-leaky"),
+    pytest.param(_grad, (_grad_list, *_smooth()), r"return a tuple", id="grad-list"),
+    pytest.param(_grad, (_grad_vars, *_smooth()), r"not the Vars themselves", id="grad-vars"),
+    # one_neuron_grads
+    pytest.param(check_one_neuron_grads, (one_neuron_grads,), None, id="neuron-right"),
+    pytest.param(check_one_neuron_grads, (_neuron(
+        lambda z, a, w, ap, y: (2 * (a - y) * ap, 2 * (a - y), 2 * (a - y) * w)),),
+        r"sigma'\(z\) = a \(1 - a\) of the chain rule is missing", id="neuron-no-sigma-prime"),
+    pytest.param(check_one_neuron_grads, (_neuron(
+        lambda z, a, w, ap, y: one_neuron_grads(ap, z - w * ap, w, y)),),
+        r"swapped a_prev and w", id="neuron-swapped"),
+    pytest.param(check_one_neuron_grads, (_wrong_neuron_shape,), r"return the three numbers",
+                 id="neuron-shape"),
+])
+def test_replay_reaches_the_same_verdict(check, answers, match, tmp_path):
+    """Grading records each check in the kernel and replays it without the student's code:
+    both runs must reach the same verdict, with the same message."""
+    from course.recording import record_then_replay
+
+    limit = sys.getrecursionlimit()
+    live, replayed = record_then_replay(check, *answers, log=tmp_path / "log.jsonl", **FAST)
+    assert live == replayed
+    if match is None:
+        assert live is None
+    else:
+        assert live is not None and re.search(match, live, re.DOTALL), live
+    assert sys.getrecursionlimit() == limit
 
 
 # ------------------------------------------------- the checker's own machinery

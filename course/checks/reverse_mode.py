@@ -15,6 +15,16 @@ The lesson's ``Var`` records its graph in ``self.parents``: a tuple of
 * ``backward`` runs first on graphs the checker builds itself (a subclass of the
   student's ``Var`` whose ``grad`` counts its writes), so it is checked without the
   student's operators, and repeated work is caught by counting, not by waiting.
+
+Replay (:mod:`course.recording`): the student's functions and class are called through
+:func:`~course.checking.call` under their own names; everything else that touches the
+student's objects -- building a graph, walking ``parents``, running ``backward`` and
+reading the ``grad`` it left, the recursion limit and the write counter -- happens inside
+a ``call`` of one of the checker's functions (named after what it does, not after an
+exercise) that returns plain numbers and, where a later comparison must be reported
+first, the failure message it met. Outside ``call`` the checkers only compare those
+numbers with their oracles, so grading's replay, where nothing of the student's runs,
+reaches the same verdict.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from course.checking import (
     fmt,
     passed,
 )
+from course.checking import _failure as _failure_of_student_code
 from course.functions import SCALAR_FUNCTIONS, VECTOR_FUNCTIONS, namespace
 
 __all__ = [
@@ -66,6 +77,34 @@ _PARENTS_FORMAT = (
     "(parent, local_derivative) pairs, e.g. `Var(a.value * b.value, ((a, b.value), (b, "
     "a.value)))`, and `()` for an input."
 )
+
+
+# ------------------------------------------------------- inside a call(...)
+
+
+def _guarded(label: str, fn: Callable, *args: Any,
+             inputs: dict[str, Any] | None = None) -> Any:
+    """``fn(*args)``, for use inside :func:`call`: an error of the student's code becomes
+    the same :class:`CheckFailed` that ``call(fn, *args, name=label, inputs=inputs)`` gives."""
+    try:
+        return fn(*args)
+    except (CheckFailed, KeyboardInterrupt):
+        raise
+    except BaseException as error:  # SystemExit from student code is a failure too
+        raise _failure_of_student_code(label, type(error).__name__, str(error), inputs) from None
+
+
+def _failure_message(fn: Callable, *args: Any, **kwargs: Any) -> str | None:
+    """The message of the :class:`CheckFailed` that ``fn`` raises, or ``None``.
+
+    Inside a ``call``, for a failure that must be reported only after a comparison with
+    an oracle that happens outside the call.
+    """
+    try:
+        fn(*args, **kwargs)
+    except CheckFailed as error:
+        return str(error)
+    return None
 
 
 # --------------------------------------------------------------- reading graphs
@@ -159,10 +198,13 @@ def _value(node: Any, *, what: str) -> float:
 
 
 def _require_class(Var: Any) -> None:
-    expect_true(
-        isinstance(Var, type),
-        f"pass your class `Var` itself (got {type(Var).__name__} {fmt(Var)}).",
-    )
+    def inspect() -> None:  # in the kernel: in replay, Var is a stand-in, not a class
+        expect_true(
+            isinstance(Var, type),
+            f"pass your class `Var` itself (got {type(Var).__name__} {fmt(Var)}).",
+        )
+
+    call(inspect, name="your class Var")
 
 
 def _new_var(Var: type, value: float) -> Any:
@@ -388,6 +430,31 @@ def _check_cases(Var: type, cases: list[_Case], points: list[np.ndarray], *,
                     fn=fns[i] if fns else None)
 
 
+def _case_facts(case: _Case, build: Callable, leaves: list[Any],
+                inputs: dict[str, Any]) -> tuple[float, list[float] | None, str | None]:
+    """Inside :func:`call`: ``case`` built on the new Vars ``leaves``.
+
+    Returns its value and the gradient read from its graph, or instead of the gradient
+    the message of what is wrong with the graph (reported after the value is compared).
+    """
+    before = [_snapshot(leaf) for leaf in leaves]
+    what = f"`{case.label}`"
+    out = _guarded(case.label, build, *leaves, inputs=inputs)
+    for leaf, snap in zip(leaves, before, strict=True):
+        _unchanged(snap, leaf, what=what)
+    got_value = _value(out, what=what)
+    expect_true(
+        getattr(out, "grad", 0.0) == 0.0,
+        f"the result of {what} has grad {fmt(getattr(out, 'grad', None))}; every new Var "
+        "starts with grad 0.0 (only backward fills it in).",
+    )
+    try:
+        got = _graph_gradients(out, leaves, where=f"the result of {what}")
+    except CheckFailed as error:
+        return got_value, None, str(error)
+    return got_value, [float(g) for g in got], None
+
+
 def _check_case(Var: type, case: _Case, points: np.ndarray, values: np.ndarray,
                 grads: np.ndarray, *, namespace_hint: str = "",
                 fn: Callable | None = None) -> None:
@@ -397,23 +464,16 @@ def _check_case(Var: type, case: _Case, points: np.ndarray, values: np.ndarray,
     for row, expected_value, expected_grad in zip(points, values, grads, strict=True):
         args = [float(v) for v in row]
         inputs = dict(zip(names, args, strict=True))
-        leaves = [_new_var(Var, v) for v in args]
-        before = [_snapshot(leaf) for leaf in leaves]
         what = f"`{case.label}`"
-        out = call(build, *leaves, name=case.label, inputs=inputs).value
-        for leaf, snap in zip(leaves, before, strict=True):
-            _unchanged(snap, leaf, what=what)
-        got_value = _value(out, what=what)
-        expect_true(
-            getattr(out, "grad", 0.0) == 0.0,
-            f"the result of {what} has grad {fmt(getattr(out, 'grad', None))}; every new Var "
-            "starts with grad 0.0 (only backward fills it in).",
-        )
+        leaves = [_new_var(Var, v) for v in args]
+        got_value, got, graph_failure = call(
+            _case_facts, case, build, leaves, inputs, name=case.label, inputs=inputs).value
         expect_close(
             got_value, expected_value, what=f"the value of {what}", inputs=inputs,
             tolerance=_GRAD, mistakes=case.value_mistakes(*args),
         )
-        got = _graph_gradients(out, leaves, where=f"the result of {what}")
+        if graph_failure is not None:
+            raise CheckFailed(graph_failure)
         expect_close(
             np.array(got), expected_grad,
             what=f"the gradient ({', '.join('d/d' + n for n in names)}) of {what} read from "
@@ -421,6 +481,18 @@ def _check_case(Var: type, case: _Case, points: np.ndarray, values: np.ndarray,
             inputs=inputs, tolerance=_GRAD, mistakes=case.grad_mistakes(*args),
             hint=namespace_hint or None,
         )
+
+
+def _new_var_facts(v: Any) -> tuple[np.ndarray, bool, str, str | None]:
+    """Inside :func:`call`: the value of ``v = Var(3.0)``, whether its grad is 0.0 (and how
+    it reads), and what is wrong with its ``parents`` if anything."""
+    expect_true(
+        hasattr(v, "value") and hasattr(v, "grad"),
+        "`Var(3.0)` needs the attributes `value` and `grad`.",
+    )
+    value = as_float_array(v.value, what="Var(3.0).value")
+    grad_is_zero = bool(isinstance(v.grad, numbers.Real) and v.grad == 0.0)
+    return value, grad_is_zero, fmt(v.grad), _failure_message(_edges, v, where="`Var(3.0)`")
 
 
 def check_var_ops(Var: type, *, seed: int = 0, trials: int = 10) -> None:
@@ -433,17 +505,16 @@ def check_var_ops(Var: type, *, seed: int = 0, trials: int = 10) -> None:
     """
     _require_class(Var)
     v = _new_var(Var, 3.0)
+    value, grad_is_zero, grad_text, edges_failure = call(_new_var_facts, v,
+                                                          name="Var(3.0)'s attributes").value
+    expect_close(value, 3.0, what="Var(3.0).value")
     expect_true(
-        hasattr(v, "value") and hasattr(v, "grad"),
-        "`Var(3.0)` needs the attributes `value` and `grad`.",
-    )
-    expect_close(v.value, 3.0, what="Var(3.0).value")
-    expect_true(
-        isinstance(v.grad, numbers.Real) and v.grad == 0.0,
-        f"`Var(3.0).grad` is {fmt(v.grad)}; a new Var starts with grad 0.0 (nothing has been "
+        grad_is_zero,
+        f"`Var(3.0).grad` is {grad_text}; a new Var starts with grad 0.0 (nothing has been "
         "backpropagated into it yet).",
     )
-    _edges(v, where="`Var(3.0)`")
+    if edges_failure is not None:
+        raise CheckFailed(edges_failure)
     rng = np.random.default_rng(seed)
     fixed = [(3.0, 4.0), (-1.5, 2.0), (0.5, -0.25)]
     cases, composites = _op_cases(), _composite_cases()
@@ -581,6 +652,10 @@ def check_var_functions(Var: type, *, sin: Callable, cos: Callable, exp: Callabl
 # --------------------------------------------------------------------- backward
 
 
+#: The name of the calls that run backward on the checker's own graphs.
+_ON_CHECKER_GRAPH = "backward on the checker's graph"
+
+
 class _RepeatedWork(CheckFailed):
     """Raised from inside the student's backward once it writes grads too often."""
 
@@ -635,7 +710,11 @@ def _node_class(Var: type, budget: _Budget) -> type:
 
 def _run_backward(node: Any, *, depth: int, budget: _Budget | None = None,
                   limit: float = math.inf, message: str = "") -> None:
-    """``node.backward()`` with RecursionError and recursion-limit changes explained."""
+    """``node.backward()`` with RecursionError and recursion-limit changes explained.
+
+    For use inside :func:`call`, together with whatever reads the grads it fills in:
+    the recursion limit and the budget's count are read here, in the same call.
+    """
     if not callable(getattr(node, "backward", None)):
         raise CheckFailed(
             "`Var` has no method `backward`: define `def backward(self): ...` and attach it "
@@ -660,7 +739,7 @@ def _run_backward(node: Any, *, depth: int, budget: _Budget | None = None,
     if budget is not None:
         budget.start(limit, message)
     try:
-        call(run, name="backward")
+        _guarded("backward", run)
     finally:
         if budget is not None:
             budget.stop()
@@ -776,22 +855,26 @@ def _random_graph(rng: np.random.Generator) -> _Graph:
     return _Graph("a random graph", values, edges, n_nodes - 1)
 
 
-def _check_graph_backward(Node: type, budget: _Budget, graph: _Graph) -> None:
-    nodes = graph.build(Node)
-    n_edges = len(graph.edges)
-    limit = 3 * (len(nodes) + n_edges) + 10
+def _check_graph_backward(Node: type | None, budget: _Budget, graph: _Graph) -> None:
+    n_nodes, n_edges = len(graph.values), len(graph.edges)
+    limit = 3 * (n_nodes + n_edges) + 10
     message = (
-        f"backward repeats work: on a graph of {len(nodes)} nodes and {n_edges} edges "
+        f"backward repeats work: on a graph of {n_nodes} nodes and {n_edges} edges "
         f"({graph.name}) it had written `.grad` {{writes}} times when the checker stopped "
         "it, but visiting each node once needs about one write per edge. It follows every "
         "path through the graph instead of visiting each node once (naive recursion, or a "
         "topological order that lists a node several times). Build the topological order "
         "with a visited set, then sweep it once in reverse."
     )
-    _run_backward(nodes[graph.output], depth=len(nodes), budget=budget, limit=limit,
-                  message=message)
-    got = np.array([float(as_float_array(node.grad, what="a node's grad")) for node in nodes])
-    expected = _adjoints(len(nodes), graph.edges, graph.output)
+
+    def grads() -> list[float]:
+        nodes = graph.build(Node)
+        _run_backward(nodes[graph.output], depth=len(nodes), budget=budget, limit=limit,
+                      message=message)
+        return [float(as_float_array(node.grad, what="a node's grad")) for node in nodes]
+
+    got = np.array(call(grads, name=_ON_CHECKER_GRAPH).value, dtype=np.float64)
+    expected = _adjoints(n_nodes, graph.edges, graph.output)
     expect_close(
         got[graph.output], 1.0, what="the output's grad after backward",
         hint="backward must seed the output with `self.grad = 1.0`.",
@@ -802,33 +885,54 @@ def _check_graph_backward(Node: type, budget: _Budget, graph: _Graph) -> None:
     )
 
 
-def _check_deep(Node: type, budget: _Budget, depth: int) -> None:
-    node = x = Node(0.5)
-    for i in range(depth):
-        node = Node(0.5, ((node, -1.0 if i % 2 else 1.0),))  # product of locals: +-1
-    _run_backward(node, depth=depth + 1, budget=budget, limit=3 * (2 * depth + 1) + 10,
-                  message="backward repeats work on a chain of " + str(depth + 1) + " nodes: "
-                  "it wrote `.grad` {writes} times; each node should be visited once.")
+def _check_deep(Node: type | None, budget: _Budget, depth: int) -> None:
+    what = f"the input's grad after backward on a chain {depth + 1} nodes deep"
+
+    def input_grad() -> np.ndarray:
+        node = x = Node(0.5)
+        for i in range(depth):
+            node = Node(0.5, ((node, -1.0 if i % 2 else 1.0),))  # product of locals: +-1
+        _run_backward(node, depth=depth + 1, budget=budget, limit=3 * (2 * depth + 1) + 10,
+                      message="backward repeats work on a chain of " + str(depth + 1) +
+                      " nodes: it wrote `.grad` {writes} times; each node should be visited "
+                      "once.")
+        return as_float_array(x.grad, what=what)
+
+    got = call(input_grad, name=_ON_CHECKER_GRAPH).value
     expected = (-1.0) ** (depth // 2)
     expect_close(
-        x.grad, expected, what=f"the input's grad after backward on a chain {depth + 1} nodes "
-        "deep", hint="every node of the chain must pass its grad on to its parent once.",
+        got, expected, what=what,
+        hint="every node of the chain must pass its grad on to its parent once.",
     )
+
+
+def _seed_example_facts(x: Any, y: Any) -> tuple[float, np.ndarray | None, str | None]:
+    """Inside :func:`call`: the value of x**2*y + y + 2 at (3, 4), then (x.grad, y.grad)
+    after backward, or instead of them the message of what went wrong in backward."""
+    f = _guarded("x**2*y + y + 2", lambda a, b: a**2 * b + b + 2, x, y,
+                 inputs={"x": 3.0, "y": 4.0})
+    value = _value(f, what="`x**2*y + y + 2`")
+    try:
+        _run_backward(f, depth=6)
+        grads = as_float_array([x.grad, y.grad], what="(x.grad, y.grad) after f.backward()")
+    except CheckFailed as error:
+        return value, None, str(error)
+    return value, grads, None
 
 
 def _seed_example(Var: type) -> None:
     from course.oracle import jax
 
     x, y = _new_var(Var, 3.0), _new_var(Var, 4.0)
-    f = call(lambda a, b: a**2 * b + b + 2, x, y, name="x**2*y + y + 2",
-             inputs={"x": 3.0, "y": 4.0}).value
+    value, grads, failure = call(_seed_example_facts, x, y, name="x**2*y + y + 2",
+                                 inputs={"x": 3.0, "y": 4.0}).value
     hint = ("backward works on the checker's own graphs, so look at how your operators record "
             "their parents (var_ops).")
-    expect_close(_value(f, what="`x**2*y + y + 2`"), 42.0,
-                 what="the value of x**2*y + y + 2 at (3, 4)", hint=hint)
-    _run_backward(f, depth=6)
+    expect_close(value, 42.0, what="the value of x**2*y + y + 2 at (3, 4)", hint=hint)
+    if failure is not None:
+        raise CheckFailed(failure)
     expected = [float(g) for g in jax.grad(lambda a, b: a**2 * b + b + 2, (0, 1))(3.0, 4.0)]
-    expect_close([x.grad, y.grad], expected, what="(x.grad, y.grad) after f.backward()",
+    expect_close(grads, expected, what="(x.grad, y.grad) after f.backward()",
                  inputs={"x": 3.0, "y": 4.0}, hint=hint, mistakes=[
                      Mistake("x.grad = 2xy, y.grad = x**2 + 1: the lone `+ y` term adds 1 to "
                              "y.grad; both uses of y must accumulate with +=.", [24.0, 1.0]),
@@ -836,16 +940,22 @@ def _seed_example(Var: type) -> None:
 
 
 def _deep_with_student_ops(Var: type, depth: int) -> None:
-    x = _new_var(Var, 0.25)
+    what = f"x.grad after backward through {depth} additions `v + 1.0`"
 
     def chain(v):
         for _ in range(depth):
             v = v + 1.0
         return v
 
-    out = call(chain, x, name=f"a chain of {depth} additions").value
-    _run_backward(out, depth=depth + 1)
-    expect_close(x.grad, 1.0, what=f"x.grad after backward through {depth} additions `v + 1.0`")
+    x = _new_var(Var, 0.25)
+
+    def input_grad() -> np.ndarray:
+        out = _guarded(f"a chain of {depth} additions", chain, x)
+        _run_backward(out, depth=depth + 1)
+        return as_float_array(x.grad, what=what)
+
+    got = call(input_grad, name=f"a chain of {depth} additions").value
+    expect_close(got, 1.0, what=what)
 
 
 def check_backward(Var: type, *, seed: int = 0, trials: int = 10) -> None:
@@ -860,11 +970,18 @@ def check_backward(Var: type, *, seed: int = 0, trials: int = 10) -> None:
     """
     _require_class(Var)
     budget = _Budget()
-    Node = _node_class(Var, budget)
-    leaf = Node(2.0)
-    _run_backward(leaf, depth=1)
-    expect_close(leaf.grad, 1.0, what="x.grad after x.backward() on an input x",
-                 hint="backward must seed `self.grad = 1.0`.")
+    made: list[type] = []
+    what = "x.grad after x.backward() on an input x"
+
+    def leaf_grad() -> np.ndarray:
+        made.append(_node_class(Var, budget))
+        leaf = made[0](2.0)
+        _run_backward(leaf, depth=1)
+        return as_float_array(leaf.grad, what=what)
+
+    got = call(leaf_grad, name=_ON_CHECKER_GRAPH).value
+    expect_close(got, 1.0, what=what, hint="backward must seed `self.grad = 1.0`.")
+    Node = made[0] if made else None  # in replay, nothing uses it: its calls are replayed
     rng = np.random.default_rng(seed)
     graphs = [_chain_graph(), _square_graph(), _diamond_graph(), _diamond_chain(DIAMONDS)]
     graphs += [_random_graph(rng) for _ in range(trials)]
@@ -938,6 +1055,23 @@ def _expect_grad_tuple(result: Any, n: int, *, label: str) -> tuple[float, ...]:
     return tuple(float(item) for item in result)
 
 
+def _grad_function(grad: Callable, f: Callable, label: str | None = None) -> Any:
+    """``g = grad(f)``; in grading, a snapshot of it (and in replay, its stand-in)."""
+    g = call(grad, f, name="grad", inputs=None if label is None else {"f": label}).value
+    call(_require_function, g, name="grad(f)")
+    return g
+
+
+def _require_function(g: Any) -> None:
+    """Inside :func:`call`: the g that grad(f) returned is a function."""
+    expect_true(callable(g), f"grad(f) returned {fmt(g)}; it must return a function g.")
+
+
+def _grad_answer(g: Callable, args: list[float], *, label: str) -> tuple[float, ...]:
+    """Inside :func:`call`: ``g(*args)``, checked to be a tuple of one float per argument."""
+    return _expect_grad_tuple(g(*args), len(args), label=label)
+
+
 def check_grad(grad: Callable, *, sin: Callable, cos: Callable, exp: Callable,
                log: Callable, tanh: Callable, seed: int = 0, trials: int = 10) -> None:
     r"""``grad(f)(*xs)`` is the tuple of partial derivatives of f at xs (``jax.grad``).
@@ -960,14 +1094,12 @@ def check_grad(grad: Callable, *, sin: Callable, cos: Callable, exp: Callable,
     for (label, student_f, _, _), points, (_, expected_grads) in zip(
             cases, all_points, table, strict=True):
         arity = points.shape[1]
-        g = call(grad, student_f, name="grad", inputs={"f": label}).value
-        expect_true(callable(g), f"grad(f) returned {fmt(g)}; it must return a function g.")
+        g = _grad_function(grad, student_f, label)
         previous = None
         for row, expected in zip(points, expected_grads, strict=True):
             args = [float(v) for v in row]
             inputs = dict(zip("xyzw"[:arity], args, strict=True))
-            got = _expect_grad_tuple(call(g, *args, name="g", inputs=inputs).value, arity,
-                                     label=label)
+            got = call(_grad_answer, g, args, label=label, name="g", inputs=inputs).value
             expect_close(got, expected, what=f"grad(f)(*xs) for {label}", inputs=inputs,
                          tolerance=_GRAD, mistakes=[] if previous is None else [
                              _leak_mistake(previous, expected)])
@@ -992,12 +1124,12 @@ def _check_no_leak(grad: Callable, m: Any) -> None:
         return x**2 * y + m.sin(x) * y + 2
 
     oracle = jax.grad(lambda x, y: x**2 * y + jax.numpy.sin(x) * y + 2, argnums=(0, 1))
-    g = call(grad, f, name="grad").value
+    g = _grad_function(grad, f)
     first = None
     for x, y in [(3.0, 4.0), (3.0, 4.0), (3.0, 4.0), (-1.0, 0.5)]:
         inputs = {"x": x, "y": y}
-        got = _expect_grad_tuple(call(g, x, y, name="g", inputs=inputs).value, 2,
-                                 label="f(x, y) = x**2*y + sin(x)*y + 2")
+        got = call(_grad_answer, g, [x, y], label="f(x, y) = x**2*y + sin(x)*y + 2",
+                   name="g", inputs=inputs).value
         expected = np.array([float(v) for v in oracle(x, y)])
         mistakes = [] if first is None else [_leak_mistake(first, expected)]
         expect_close(
@@ -1014,6 +1146,17 @@ def _check_no_leak(grad: Callable, m: Any) -> None:
 
 def _sigmoid(z: float) -> float:
     return 0.5 * (1.0 + math.tanh(0.5 * z))
+
+
+def _neuron_answer(result: Any, w: float, b: float, a_prev: float, y: float) -> np.ndarray:
+    """Inside :func:`call`: the answer ``result`` as three floats (or why it is not)."""
+    got = as_float_array(result, what="one_neuron_grads")
+    expect_true(
+        got.shape == (3,),
+        f"one_neuron_grads({w}, {b}, {a_prev}, {y}) returned {fmt(result)}; return the "
+        "three numbers (dC_dw, dC_db, dC_da_prev).",
+    )
+    return got
 
 
 def check_one_neuron_grads(one_neuron_grads: Callable, *, seed: int = 0,
@@ -1040,12 +1183,8 @@ def check_one_neuron_grads(one_neuron_grads: Callable, *, seed: int = 0,
         inputs = {"w": w, "b": b, "a_prev": a_prev, "y": y}
         result = call(one_neuron_grads, w, b, a_prev, y, name="one_neuron_grads",
                       inputs=inputs).value
-        got = as_float_array(result, what="one_neuron_grads")
-        expect_true(
-            got.shape == (3,),
-            f"one_neuron_grads({w}, {b}, {a_prev}, {y}) returned {fmt(result)}; return the "
-            "three numbers (dC_dw, dC_db, dC_da_prev).",
-        )
+        got = call(_neuron_answer, result, w, b, a_prev, y,
+                   name="the answer of one_neuron_grads").value
         expected = np.array([float(v) for v in oracle(w, b, a_prev, y)])
         z = w * a_prev + b
         a = _sigmoid(z)
