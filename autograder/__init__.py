@@ -5,7 +5,9 @@
 * ``autograder verify`` -- run every solution (all tests pass) and every lesson (every graded
   test fails, nothing else does);
 * ``autograder grade`` / ``feedback`` / ``export`` -- grade submissions, write feedback,
-  export grades.
+  export grades;
+* ``autograder mutants`` -- grade wrong and alternative answers through the grading path
+  and report how well the checks catch and name mistakes (``docs/grading-quality.md``).
 """
 
 import os

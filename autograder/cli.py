@@ -5,6 +5,7 @@
     autograder grade [LESSON ...] [--from DIR_OR_ZIP]   grade a class in parallel
     autograder feedback LESSON [STUDENT ...]    feedback HTML in course-data/feedback
     autograder export [--to grades.csv]         one row per student and lesson
+    autograder mutants [LESSON ...] [--report PATH]   grading quality: mutants, alternatives
 """
 
 from __future__ import annotations
@@ -125,6 +126,34 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mutants(args: argparse.Namespace) -> int:
+    from autograder import mutation
+
+    lessons = _lessons(args.lessons)
+    print(f"grading mutants and alternatives of {len(lessons)} lesson(s) "
+          f"with {args.workers} worker(s)")
+
+    def done(lesson, outcomes, seconds) -> None:
+        print(f"\n{lesson} ({len(outcomes)} entries, {seconds:.0f} s since start)")
+        for exercise, row in mutation.rows(outcomes).get(lesson, {}).items():
+            print(f"  {'ok  ' if row.goals_met else 'LOOK'} {exercise:<20} "
+                  + "  ".join(f"{h}: {c}" for h, c in zip(mutation.HEADER[1:], row.cells(),
+                                                           strict=True)))
+
+    started = time.monotonic()
+    outcomes = mutation.run(lessons, generated=not args.no_generated, cap=args.cap,
+                            timeout=args.timeout, workers=args.workers, done=done)
+    path = Path(args.report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(mutation.report(outcomes, generated=not args.no_generated) + "\n",
+                    encoding="utf-8")
+    overall = mutation.total(outcomes)
+    print(f"\n{len(outcomes)} entries in {time.monotonic() - started:.0f} s; report: {path}")
+    print("  " + "  ".join(f"{h}: {c}" for h, c in zip(mutation.HEADER[1:], overall.cells(),
+                                                      strict=True)))
+    return 0 if overall.goals_met else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -161,6 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export grades as CSV")
     p.add_argument("--to", default="grades.csv")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("mutants", help="grade mutants and alternative answers through the "
+                       "grading path; exit 1 unless every goal is met")
+    p.add_argument("lessons", nargs="*", help="lessons to analyse (default: all)")
+    p.add_argument("--report", default=str(REPO_ROOT / "docs" / "grading-quality.md"),
+                   help="Markdown report to write (default: docs/grading-quality.md)")
+    p.add_argument("--no-generated", action="store_true",
+                   help="only the banks' hand-written mutants and alternatives")
+    p.add_argument("--cap", type=int, default=40, help="generated mutants per exercise")
+    p.add_argument("--timeout", type=float, default=120,
+                   help="seconds one entry may run (answer cell and its tests)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="lessons graded in parallel, one kernel each (default: one per core)")
+    p.set_defaults(func=cmd_mutants)
     return parser
 
 

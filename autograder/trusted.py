@@ -11,7 +11,9 @@
 3. each test cell is then run again *in the grader's process* with its answers
    replayed from the log (:func:`replay_test_cell`). The kernel's own outputs for
    test cells are discarded: whatever the submission patched or printed there, the
-   score comes from the oracle comparison done here.
+   score comes from the oracle comparison done here;
+4. an exercise to be done by hand whose answer cell hands the work to a library (jax,
+   sympy, optax, ...) fails with a message saying why (:func:`fail_shortcuts`).
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Type, Unicode
 
-from autograder.notebooks import nbgrader_meta
+from autograder.notebooks import exercise_of, nbgrader_meta
 from autograder.sandbox import SandboxKernelManager, private_workdir
-from course import recording
+from course import recording, shortcuts
 
 RECORD_FILE = ".grading-record.jsonl"
 _MAX_MESSAGE = 2_000
@@ -95,6 +97,24 @@ def replay_test_cell(source: str, entries: list[dict], *, grade_id: str) -> list
     return [NotebookNode(output_type="stream", name="stdout", text=text)] if text else []
 
 
+def fail_shortcuts(nb: NotebookNode) -> None:
+    """Fail the tests of exercises to be done by hand whose answer used a library instead.
+
+    The rule and the detector are in :mod:`course.shortcuts` (the visible checks warn with
+    the same message); the answer cells are read, never run.
+    """
+    answers = {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells
+               if c.cell_type == "code" and nbgrader_meta(c).get("solution")
+               and not nbgrader_meta(c).get("grade") and "grade_id" in nbgrader_meta(c)}
+    failed = shortcuts.violations(answers, [c.source for c in nb.cells if c.cell_type == "code"])
+    for cell in nb.cells:
+        if failed and _is_test_cell(cell):
+            with contextlib.suppress(ValueError):
+                exercise = exercise_of(nbgrader_meta(cell)["grade_id"], list(answers))
+                if exercise in failed:
+                    cell.outputs = [_error_output("CheckFailed", failed[exercise])]
+
+
 class TrustedExecute(Execute):
     """nbgrader's Execute, hardened: records in the kernel, decides in the grader."""
 
@@ -144,6 +164,7 @@ class TrustedExecute(Execute):
                 grade_id = nbgrader_meta(cell)["grade_id"]
                 cell.outputs = replay_test_cell(cell.source, entries.get(grade_id, []),
                                                 grade_id=grade_id)
+        fail_shortcuts(nb)
         return nb, self.resources
 
     # -------------------------------------------------------------- execution

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from course import recording
+from course import recording, shortcuts
 
 __all__ = [
     "ANALYTIC",
@@ -131,6 +131,8 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
     label = name or getattr(fn, "__name__", "your function")
     if recording.mode() == "replay":
         return _replay(label, args, kwargs, inputs)
+    if recording.mode() == "live":  # grading decides by reading the answer cell instead
+        shortcuts.warn_once(label, fn)
     out = io.StringIO()
     entry: dict[str, Any] = {"label": label}
     notes: list[_RecordedWarning] = []
@@ -147,7 +149,8 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
             except CheckFailed as error:
                 entry["raised"], entry["message"] = "CheckFailed", str(error)
                 raise
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:  # the time limit (or the stop button) interrupted it
+                entry["raised"], entry["message"] = "KeyboardInterrupt", "interrupted"
                 raise
             except BaseException as error:  # SystemExit from student code is a failure too
                 kind = "AnswerTooLarge" if isinstance(error, recording.AnswerTooLarge) else (
@@ -195,6 +198,11 @@ def _failure(label: str, kind: str, message: str, inputs: dict[str, Any] | None)
         return CheckFailed(
             f"`{label}` recursed too deeply{where}: look for a function that calls itself "
             "without end, or use an explicit stack instead of recursion."
+        )
+    if kind == "KeyboardInterrupt":
+        return CheckFailed(
+            f"`{label}` was interrupted{where}: it ran past the time limit. Look for a loop "
+            "that never ends."
         )
     if kind == "AnswerTooLarge":
         return CheckFailed(f"`{label}` returned an answer too large to check{where}.")

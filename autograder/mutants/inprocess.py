@@ -17,6 +17,7 @@ from pathlib import Path
 
 from autograder import notebooks
 from autograder.config import REPO_ROOT
+from course import shortcuts
 
 
 def _python(source: str) -> str:
@@ -56,22 +57,48 @@ def _namespace(lesson: str) -> dict:
         with contextlib.redirect_stdout(io.StringIO()):
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type == "code" and index not in tests:
-                    exec(compile(_python(cell.source), f"<{lesson} cell {index}>", "exec"),
-                         namespace)
+                    exec(_compile(cell.source, f"<{lesson} cell {index}>"), namespace)
                     plt.close("all")
     finally:
         os.chdir(cwd)
     return namespace
 
 
+def _compile(source: str, label: str):
+    """Compile a cell as a notebook would: without this module's ``__future__`` imports."""
+    return compile(_python(source), label, "exec", dont_inherit=True)
+
+
+def _class_state(namespace: dict) -> dict[type, dict]:
+    return {value: dict(vars(value)) for value in namespace.values() if isinstance(value, type)
+            and value.__module__ == "__lesson__"}
+
+
+def _restore_classes(saved: dict[type, dict]) -> None:
+    """Undo what an entry did to the lesson's classes (e.g. ``Var.backward = backward``)."""
+    for cls, attributes in saved.items():
+        for name in set(vars(cls)) - set(attributes):
+            delattr(cls, name)
+        for name, value in attributes.items():
+            if vars(cls).get(name) is not value and name not in ("__dict__", "__weakref__"):
+                setattr(cls, name, value)
+
+
 def run_entry(lesson: str, exercise: str, source: str) -> str | None:
     """``None`` when the exercise's tests pass with ``source`` as its answer, else the message."""
-    namespace = dict(_namespace(lesson))
+    base = _namespace(lesson)
+    namespace = dict(base)
+    saved = _class_state(base)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(_python(source), f"<{exercise} answer>", "exec"), namespace)
+            exec(_compile(source, f"<{exercise} answer>"), namespace)
             for cell in test_cells(lesson, exercise):
-                exec(compile(_python(cell), f"<{exercise} tests>", "exec"), namespace)
+                exec(_compile(cell, f"<{exercise} tests>"), namespace)
     except Exception as error:  # a failed check, or an answer that does not even run
         return f"{type(error).__name__}: {error}"
-    return None
+    finally:
+        _restore_classes(saved)
+    _, nb = _lesson(lesson)  # grading also zeroes a by-hand exercise done with a library
+    sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    violation = shortcuts.violations({exercise: source}, sources).get(exercise)
+    return f"CheckFailed: {violation}" if violation else None
