@@ -61,6 +61,8 @@ def test() -> None:
     run(PYTHON, "-m", "pytest", "-n", workers, "--dist", "loadfile", "tests",
         "--nbval", "solutions", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
         "--nbval-cell-timeout", "240", *sys.argv[2:])
+    if len(sys.argv) == 2:  # the full run also grades every mutant and alternative answer
+        run(BIN / "autograder", "mutants", "--report", "test-artifacts/grading-quality.md")
 
 
 COMMANDS = {"lab": lab, "test": test, "setup": lambda: ensure_environment("test")}
