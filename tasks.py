@@ -45,12 +45,22 @@ def ensure_environment(extras: str) -> None:
     stamp.write_text(digest)
 
 
-def lab() -> None:
-    ensure_environment("")
-    env = dict(os.environ)
+def lab_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the students' JupyterLab (tests/browser checks it in Chromium)."""
+    env = dict(os.environ if base is None else base)
     # Course settings for students: no news or update pop-ups, lessons/ first.
     env.setdefault("JUPYTERLAB_SETTINGS_DIR", str(ROOT / ".jupyter" / "lab" / "user-settings"))
-    run(BIN / "jupyter", "lab", "--ServerApp.root_dir", ROOT / "lessons", env=env)
+    # .jupyter/ is also a Jupyter config directory: its labconfig/page_config.json and
+    # jupyter_server_config.json turn off nbgrader's instructor tools (Create Assignment,
+    # Formgrader, Course List); Validate and the Assignment List stay.
+    extra = [env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else []
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(ROOT / ".jupyter"), *extra])
+    return env
+
+
+def lab() -> None:
+    ensure_environment("")
+    run(BIN / "jupyter", "lab", "--ServerApp.root_dir", ROOT / "lessons", env=lab_env())
 
 
 def test() -> None:
