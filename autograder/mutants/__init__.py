@@ -54,6 +54,13 @@ def solution_source(lesson: str, exercise: str) -> str:
     raise KeyError(f"{lesson} has no answer cell {exercise!r}")
 
 
+def patcher(lesson: str):
+    """``patched`` with the lesson fixed: ``_p = patcher(LESSON); _p("mse", (old, new))``."""
+    def patch(exercise: str, *replacements: tuple[str, str]) -> str:
+        return patched(lesson, exercise, *replacements)
+    return patch
+
+
 def patched(lesson: str, exercise: str, *replacements: tuple[str, str]) -> str:
     """The solution's answer cell with each ``(old, new)`` replaced exactly once."""
     source = solution_source(lesson, exercise)

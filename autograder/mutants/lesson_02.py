@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from autograder.mutants import Alternative, Mutant, patched
+from autograder.mutants import Alternative, Mutant, patcher
 
 LESSON = "02-numeric"
 
-
-def _p(exercise: str, *replacements: tuple[str, str]) -> str:
-    return patched(LESSON, exercise, *replacements)
+_p = patcher(LESSON)
 
 
 _FORWARD = "return float((f(x + h) - f(x)) / h)"

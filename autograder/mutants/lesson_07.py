@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from autograder.mutants import Alternative, Mutant, patched
+from autograder.mutants import Alternative, Mutant, patcher
 
 LESSON = "07-stochastic"
 
-
-def _p(exercise: str, *replacements: tuple[str, str]) -> str:
-    return patched(LESSON, exercise, *replacements)
+_p = patcher(LESSON)
 
 
 # -------------------------------------------------------------------- minibatch_indices
@@ -371,7 +369,7 @@ class ReduceOnPlateau:
         return self.lr
 '''),
     Alternative("reduce_on_plateau", "the first loss initialises best (no +inf sentinel)",
-                patched(LESSON, "reduce_on_plateau",
+                _p("reduce_on_plateau",
                         ('self.best = float("inf")', "self.best = None"),
                         ("        if loss < self.best * (1 - self.threshold):",
                          "        if self.best is None:\n"
