@@ -10,6 +10,7 @@ interrupted run resumes without regrading finished students.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import multiprocessing
@@ -55,18 +56,40 @@ class Result:
 
 # ------------------------------------------------------------------------------ worker
 
-def grade_job(job: Job) -> Result:
-    """Autograde one submission in a scratch course; return the graded notebook."""
-    started = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.lesson}-"))
-    try:
-        course = Course(scratch, source_directory=job.source_directory,
-                        release_directory=scratch / "release", **job.limits)
+#: Each worker's scratch courses, one per (source directory, limits), and the lessons
+#: already generated in them: generating a lesson (a gradebook of its cells) costs about
+#: two seconds, so a worker does it once per lesson, not once per submission.
+_SCRATCH: dict[tuple, tuple[Course, set[str]]] = {}
+
+
+def _scratch_course(job: Job) -> Course:
+    key = (job.source_directory, tuple(sorted(job.limits.items())))
+    if key not in _SCRATCH:
+        root = Path(tempfile.mkdtemp(prefix="grade-worker-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _SCRATCH[key] = (Course(root, source_directory=job.source_directory,
+                                release_directory=root / "release", **job.limits), set())
+    course, generated = _SCRATCH[key]
+    if job.lesson not in generated:
         course.generate(job.lesson)
-        upload = scratch / "upload" / job.notebook_name
-        upload.parent.mkdir()
+        generated.add(job.lesson)
+    return course
+
+
+def grade_job(job: Job) -> Result:
+    """Autograde one submission in this worker's scratch course; return the graded notebook.
+
+    The scratch course is private to the worker and hidden from kernels; the student's
+    files are removed from it once graded, whatever happened.
+    """
+    started = time.monotonic()
+    course = None
+    try:
+        course = _scratch_course(job)
+        upload = Path(tempfile.mkdtemp(prefix="upload-", dir=course.root)) / job.notebook_name
         upload.write_bytes(job.content)
         course.submit(job.student, job.lesson, upload)
+        shutil.rmtree(upload.parent)
         course.autograde(job.lesson, job.student)
         graded = course.autograded / job.student / job.lesson / job.notebook_name
         return Result(job.student, job.lesson, graded.read_bytes(), None,
@@ -75,7 +98,9 @@ def grade_job(job: Job) -> Result:
         reason = f"{type(error).__name__}: {error}".strip()[:2_000]
         return Result(job.student, job.lesson, None, reason, time.monotonic() - started)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if course is not None:
+            for folder in (course.submitted, course.autograded):
+                shutil.rmtree(folder / job.student, ignore_errors=True)
 
 
 # -------------------------------------------------------------------------------- main
@@ -129,7 +154,7 @@ class ClassRun:
                 continue
             jobs.append(Job(submission.student, submission.lesson, names[submission.lesson],
                             submission.content, str(self._source_directory()),
-                            dict(self.limits or {})))
+                            dict(self.course.limits if self.limits is None else self.limits)))
         total = len(jobs)
         for number, result in enumerate(self._execute(jobs), 1):
             if result.autograded is not None:

@@ -43,6 +43,9 @@ class Course:
                  db_url: str | None = None, **limits: int) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        #: Time limits given here (``cell_timeout``, ``notebook_timeout``); class runs pass
+        #: them on to the scratch courses of their workers.
+        self.limits: dict[str, int] = dict(limits)
         self.config = course_config(self.root, source_directory=source_directory,
                                     release_directory=release_directory, db_url=db_url,
                                     **limits)

@@ -4,16 +4,17 @@
 (``python -m autograder.sandbox POLICY -- KERNEL_CMD``), which, before it becomes
 the kernel:
 
-* limits CPU time, address space, file size and the number of processes
-  (``setrlimit``), and starts a new session so the whole process tree can be killed;
+* limits address space, file size and the number of processes (``setrlimit``), and
+  starts a new session so the whole process tree can be killed;
 * when the grader runs as root (CI, a grading server): enters a private mount
   namespace where the course's secrets -- solutions, hidden tests, the gradebook,
   other submissions, the git history -- are covered by empty read-only mounts,
   then drops to an unprivileged user of its own (one per grading worker), so
   the kernel cannot read another kernel's files or signal its processes.
 
-Without root the limits still apply, but files are protected only by their
-permissions; ``autograder/THREAT_MODEL.md`` says what that leaves open.
+Without root the limits still apply, plus a CPU-time limit in place of the per-user
+kill, but files are protected only by their permissions;
+``autograder/THREAT_MODEL.md`` says what that leaves open.
 """
 
 from __future__ import annotations
@@ -89,13 +90,22 @@ def _hide(paths: list[str]) -> None:
 
 
 def _limit(policy: Policy) -> None:
+    """Set the resource limits of ``policy`` on this process (inherited by its children).
+
+    CPU time is limited only without a user of its own. With one, every process of that
+    user is killed when the notebook ends, which bounds CPU time by the wall-clock
+    timeouts; and ``RLIMIT_CPU`` would cost the student something real: once it is set,
+    Linux counts the process's CPU time in scheduler ticks, so ``time.process_time``
+    moves in 4 ms steps and timing experiments run ten times longer.
+    """
     limits = {
         resource.RLIMIT_AS: policy.memory_bytes,
-        resource.RLIMIT_CPU: policy.cpu_seconds,
         resource.RLIMIT_FSIZE: policy.max_file_bytes,
         resource.RLIMIT_CORE: 0,
     }
-    if policy.uid is not None:
+    if policy.uid is None:
+        limits[resource.RLIMIT_CPU] = policy.cpu_seconds
+    else:
         limits[resource.RLIMIT_NPROC] = policy.max_processes
     for which, value in limits.items():
         resource.setrlimit(which, (value, value))

@@ -252,25 +252,27 @@ def expect_close(
     what: str,
     inputs: dict[str, Any] | None = None,
     tolerance: Tolerance = ANALYTIC,
-    mistakes: Iterable[Mistake] = (),
+    mistakes: Iterable[Mistake] | Callable[[], Iterable[Mistake]] = (),
     hint: str | None = None,
 ) -> None:
     """Raise :class:`CheckFailed` unless ``got`` matches ``expected`` within ``tolerance``.
 
     ``expected`` comes from an oracle. ``mistakes`` are values that common wrong
-    answers would produce; when ``got`` matches one, its explanation is shown.
+    answers would produce; when ``got`` matches one, its explanation is shown. They
+    may be given as a function returning them, called only when the answer is wrong
+    (checkers that compare thousands of values then pay for diagnoses only on failure).
     """
     got_array = as_float_array(got, what=what)
     expected_array = np.asarray(expected, dtype=np.float64)
+    if got_array.shape == expected_array.shape and tolerance.accepts(got_array, expected_array):
+        return
     where = f"\n  input:    {_format_inputs(inputs)}" if inputs else ""
     if got_array.shape != expected_array.shape:
         raise CheckFailed(
             f"{what} has shape {got_array.shape}, expected shape {expected_array.shape}."
             f"{where}\n  expected: {fmt(expected_array)}\n  got:      {fmt(got_array)}"
         )
-    if tolerance.accepts(got_array, expected_array):
-        return
-    diagnosis = _diagnose(got_array, mistakes) or hint
+    diagnosis = _diagnose(got_array, mistakes() if callable(mistakes) else mistakes) or hint
     message = (
         f"{what} is wrong.{where}\n"
         f"  expected: {fmt(_squeeze(expected_array))}\n"

@@ -5,6 +5,7 @@ Oracles: numpy for the mean squared error, JAX (float64) for every derivative.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -87,10 +88,39 @@ def check_mse(mse: Callable, *, seed: int = 0, trials: int = 20) -> None:
 # ---------------------------------------------------------------------- grad_f
 
 
+@functools.cache
 def _grad_oracle():
     from course.oracle import jax
 
     return jax.jit(jax.grad(_f, argnums=(0, 1)))
+
+
+@functools.cache
+def _hessian_oracle():
+    from course.oracle import jax
+
+    return jax.jit(jax.hessian(lambda v: _f(v[0], v[1])))
+
+
+@functools.cache
+def _elementwise_derivative(activation: str) -> Callable[[np.ndarray], np.ndarray]:
+    """``jax.vmap(jax.grad(jax.nn.<activation>))`` applied elementwise to any array.
+
+    Compiled once per process; inputs are padded to a power-of-two length so that the
+    many random shapes of a check share a handful of compilations.
+    """
+    from course.oracle import jax
+
+    compiled = jax.jit(jax.vmap(jax.grad(getattr(jax.nn, activation))))
+
+    def derivative(z: np.ndarray) -> np.ndarray:
+        flat = np.ravel(np.asarray(z, dtype=np.float64))
+        padded = np.zeros(max(8, 1 << max(flat.size - 1, 0).bit_length()))
+        padded[: flat.size] = flat
+        values = np.asarray(compiled(padded), dtype=np.float64)[: flat.size]
+        return values.reshape(np.shape(z))
+
+    return derivative
 
 
 def check_grad_f(grad_f: Callable, *, seed: int = 0, trials: int = 20) -> None:
@@ -131,9 +161,9 @@ def check_grad_f(grad_f: Callable, *, seed: int = 0, trials: int = 20) -> None:
 
 def check_hessian_f(hessian_f: Callable, *, seed: int = 0, trials: int = 20) -> None:
     r"""``hessian_f(x, y)`` equals [[2y, 2x], [2x, 0]] as computed by ``jax.hessian``."""
-    from course.oracle import jax, jnp
+    from course.oracle import jnp
 
-    oracle = jax.jit(jax.hessian(lambda v: _f(v[0], v[1])))
+    oracle = _hessian_oracle()
     rng = np.random.default_rng(seed)
     points = [(3.0, 4.0), (0.0, 0.0), (1.5, -2.0)]
     points += [tuple(float(v) for v in rng.uniform(-5, 5, 2)) for _ in range(trials)]
@@ -171,9 +201,7 @@ def check_sigmoid_prime(sigmoid_prime: Callable, *, seed: int = 0, trials: int =
 
     Stable means no overflow for abs(z) up to 700.
     """
-    from course.oracle import jax
-
-    oracle = jax.jit(jax.vmap(jax.grad(jax.nn.sigmoid)))
+    oracle = _elementwise_derivative("sigmoid")
     rng = np.random.default_rng(seed)
     cases = [
         np.linspace(-10.0, 10.0, 41),
@@ -194,7 +222,7 @@ def check_sigmoid_prime(sigmoid_prime: Callable, *, seed: int = 0, trials: int =
             "for instance use sigmoid(z) * sigmoid(-z) with a sigmoid that never "
             "exponentiates a large positive number.",
         )
-        expected = np.asarray(oracle(z.ravel()), dtype=np.float64).reshape(z.shape)
+        expected = oracle(z)
         s = _sigmoid(z)
         expect_close(
             result.value, expected, what="sigmoid_prime(z)", inputs=inputs,
@@ -217,9 +245,7 @@ def check_sigmoid_prime(sigmoid_prime: Callable, *, seed: int = 0, trials: int =
 
 def check_relu_prime(relu_prime: Callable, *, seed: int = 0, trials: int = 20) -> None:
     """``relu_prime(z)`` is 1.0 where z > 0, else 0.0 (also at 0), as a float array."""
-    from course.oracle import jax
-
-    oracle = jax.jit(jax.vmap(jax.grad(jax.nn.relu)))
+    oracle = _elementwise_derivative("relu")
     rng = np.random.default_rng(seed)
     cases = [
         np.array([-2.0, -0.5, 0.0, 0.5, 2.0]),
@@ -239,7 +265,7 @@ def check_relu_prime(relu_prime: Callable, *, seed: int = 0, trials: int = 20) -
             f"relu_prime({z!r}) returned an array of dtype {np.asarray(got).dtype}; return floats "
             "(for example `(z > 0).astype(float)` or `np.where(z > 0, 1.0, 0.0)`).",
         )
-        expected = np.asarray(oracle(z.ravel()), dtype=np.float64).reshape(z.shape)
+        expected = oracle(z)
         expect_close(
             got, expected, what="relu_prime(z)", inputs=inputs, tolerance=ANALYTIC,
             mistakes=[

@@ -298,7 +298,11 @@ def _step(fn: Callable, ex: _Exercise, args: dict[str, Any], hyper: dict[str, fl
         _unchanged(copies[a], arg, name=ex.name, arg=a)
     outputs = _unpack(result.value, ex)
     expected = ex.oracle(*[args[a] for a in ex.arguments], *[full[h] for h in ex.hyper])
-    mistakes = ex.mistakes(*[args[a] for a in ex.arguments], *[full[h] for h in ex.hyper])
+
+    @functools.cache
+    def mistakes() -> dict[str, list[Mistake]]:  # worked out only when an output is wrong
+        return ex.mistakes(*[args[a] for a in ex.arguments], *[full[h] for h in ex.hyper])
+
     defaults_hint = None
     if given < len(ex.hyper):
         omitted = ", ".join(f"{h}={ex.defaults[h]}" for h in ex.hyper[given:])
@@ -308,7 +312,8 @@ def _step(fn: Callable, ex: _Exercise, args: dict[str, Any], hyper: dict[str, fl
     for out in ex.check_order or ex.outputs:
         expect_close(
             got[out], want[out], what=f"`{out}` returned by {ex.name}{where}", inputs=shown,
-            tolerance=STEP, mistakes=_merge(mistakes.get(out, ())), hint=defaults_hint,
+            tolerance=STEP, mistakes=lambda out=out: _merge(mistakes().get(out, ())),
+            hint=defaults_hint,
         )
     return tuple(as_float_array(got[o], what=o).copy() for o in ex.outputs)
 
