@@ -28,7 +28,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
 
-from autograder import notebooks
+from autograder import compile_cache, notebooks
 from autograder.config import COURSE_ID
 from autograder.grading import Course
 from autograder.intake import Submission
@@ -74,6 +74,24 @@ def _scratch_course(job: Job) -> Course:
         course.generate(job.lesson)
         generated.add(job.lesson)
     return course
+
+
+def _start_worker() -> None:
+    """Worker initializer: replays load the oracles' compiled programs from the cache."""
+    compile_cache.use_in_this_process(compile_cache.cache_dir())
+
+
+def prime_lesson(source_directory: str, lesson: str, timeout: int) -> float | str | None:
+    """Fill the compilation cache from ``lesson``'s source notebook.
+
+    Returns the seconds the lesson takes to run (None without a cache), or what went
+    wrong, as a string: grading then goes on, only slower.
+    """
+    try:
+        (notebook,) = sorted((Path(source_directory) / lesson).glob("*.ipynb"))
+        return compile_cache.prime(notebook, compile_cache.cache_dir(), timeout=timeout)
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"[:500]
 
 
 def grade_job(job: Job) -> Result:
@@ -156,7 +174,7 @@ class ClassRun:
                             submission.content, str(self._source_directory()),
                             dict(self.course.limits if self.limits is None else self.limits)))
         total = len(jobs)
-        for number, result in enumerate(self._execute(jobs), 1):
+        for number, result in enumerate(self._execute(jobs, progress), 1):
             if result.autograded is not None:
                 self._store(result, names[result.lesson])
                 state[f"{result.student}/{result.lesson}"] = {
@@ -175,15 +193,25 @@ class ClassRun:
         source = Path(self.course.config.CourseDirectory.source_directory)
         return source if source.is_absolute() else self.course.root / source
 
-    def _execute(self, jobs: list[Job]):
+    def _execute(self, jobs: list[Job], progress: Callable[[str], None]):
+        lessons = sorted({job.lesson for job in jobs})
+        source = str(self._source_directory())
+        timeout = int(self.course.config.TrustedExecute.timeout)
         if self.workers <= 1 or len(jobs) <= 1:
+            jobs = self._prepared(jobs, lessons, [prime_lesson(source, lesson, timeout)
+                                                  for lesson in lessons], progress)
+            _start_worker()
             for job in jobs:
                 yield grade_job(job)
             return
         # Each worker process has its own sandbox user (see autograder.sandbox.sandbox_uid).
         os.environ.pop(UID_ENV, None)
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=context,
+                                 initializer=_start_worker) as pool:
+            primed = pool.map(prime_lesson, [source] * len(lessons), lessons,
+                              [timeout] * len(lessons))
+            jobs = self._prepared(jobs, lessons, list(primed), progress)
             futures = [pool.submit(grade_job, job) for job in jobs]
             for future in as_completed(futures):
                 try:
@@ -193,6 +221,21 @@ class ClassRun:
                     yield Result(job.student, job.lesson, None,
                                  "the grading worker died: " + traceback.format_exc(limit=1),
                                  0.0)
+
+    @staticmethod
+    def _prepared(jobs: list[Job], lessons: list[str], primed: list[float | str | None],
+                  progress: Callable[[str], None]) -> list[Job]:
+        """Report lessons whose cache could not be filled; order the jobs longest first.
+
+        Starting the longest lessons first keeps both workers busy to the end, instead of
+        one worker finishing a long lesson alone.
+        """
+        cost = {}
+        for lesson, outcome in zip(lessons, primed, strict=True):
+            if isinstance(outcome, str):
+                progress(f"  {lesson}: no compilation cache ({outcome}); grading goes on")
+            cost[lesson] = outcome if isinstance(outcome, float) else 0.0
+        return sorted(jobs, key=lambda job: -cost[job.lesson])
 
     def _store(self, result: Result, notebook_name: str) -> None:
         """Save the graded notebook and its automatic scores in the course gradebook."""

@@ -53,13 +53,17 @@ def read(path: Path) -> NotebookNode:
     return nbformat.read(str(path), as_version=4)
 
 
-def execute(nb: NotebookNode, *, cwd: Path, timeout: int = CELL_TIMEOUT) -> NotebookNode:
-    """Run every cell (errors recorded as outputs, execution goes on) and return the notebook."""
+def execute(nb: NotebookNode, *, cwd: Path, timeout: int = CELL_TIMEOUT,
+            env: dict[str, str] | None = None) -> NotebookNode:
+    """Run every cell (errors recorded as outputs, execution goes on) and return the notebook.
+
+    ``env`` replaces the kernel's environment (default: this process's).
+    """
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=True, record_timing=False,
         resources={"metadata": {"path": str(cwd)}},
     )
-    client.execute()
+    client.execute(**({"env": env} if env is not None else {}))
     return nb
 
 

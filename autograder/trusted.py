@@ -35,6 +35,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Type, Unicode
 
+from autograder import compile_cache
 from autograder.notebooks import exercise_of, nbgrader_meta
 from autograder.sandbox import SandboxKernelManager, private_workdir
 from course import recording, shortcuts
@@ -155,7 +156,8 @@ class TrustedExecute(Execute):
         log.unlink(missing_ok=True)
         log.touch()
         os.chmod(log, 0o666)
-        env = dict(os.environ, **{recording.RECORD_ENV: str(log)})
+        env = dict(os.environ, **{recording.RECORD_ENV: str(log)},
+                   **compile_cache.reader_env(compile_cache.cache_dir()))
         self._run_all(nb, resources, env, log)
         entries = recording.read_log(log)
         log.unlink(missing_ok=True)

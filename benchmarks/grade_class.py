@@ -15,6 +15,7 @@ not a test: nothing fails when the ratio is low.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -26,7 +27,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import classgrade, intake, notebooks  # noqa: E402
+from autograder import classgrade, compile_cache, intake, notebooks  # noqa: E402
 from autograder.config import REPO_ROOT  # noqa: E402
 from autograder.grading import Course  # noqa: E402
 from autograder.release import assignment_ids  # noqa: E402
@@ -69,6 +70,8 @@ def build_class(folder: Path, lessons: list[str], students: int) -> dict[tuple[s
 
 def grade_with_autograder(scratch: Path, submissions: Path, lessons: list[str],
                           workers: int) -> tuple[float, dict]:
+    # A cold start: the compilation cache begins empty and filling it is part of the time.
+    os.environ.setdefault(compile_cache.CACHE_ENV, str(scratch / "compile-cache"))
     course = Course(scratch / "ours", source_directory=REPO_ROOT / "solutions",
                     release_directory=scratch / "ours" / "release", cell_timeout=CELL_TIMEOUT)
     found = intake.collect(submissions, classgrade.lesson_grade_ids(course, lessons))
@@ -118,7 +121,6 @@ def main() -> int:
     parser.add_argument("--lessons", nargs="*", default=None)
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
-    import os
 
     lessons = args.lessons or assignment_ids(REPO_ROOT)
     workers = args.workers or os.cpu_count() or 1

@@ -1,0 +1,102 @@
+"""The grading compilation cache: filled only by the grader, read by sandboxed kernels."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+
+from autograder import compile_cache
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="the cache is used only when kernels run as a user of their own")
+
+PROGRAM = textwrap.dedent("""\
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    triple_sine = jax.jit(lambda x: 3.0 * jnp.sin(x))
+    print(triple_sine(jnp.arange(4.0)))
+""")
+
+PROBE = PROGRAM.replace("import jax\n", textwrap.dedent("""\
+    import jax
+
+    hits = []
+    jax.monitoring.register_event_listener(
+        lambda event, **kwargs: hits.append(event)
+        if event == "/jax/compilation_cache/cache_hits" else None)
+"""), 1) + textwrap.dedent("""\
+    print(jax.jit(lambda x: jnp.cos(x) ** 2)(jnp.arange(5.0)))  # new: must not be written
+    print("HITS", len(hits))
+""")
+
+
+def test_no_cache_when_turned_off(monkeypatch):
+    monkeypatch.setenv(compile_cache.CACHE_ENV, "off")
+    assert compile_cache.cache_dir() is None
+    assert compile_cache.reader_env(None) == {}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="checks the behaviour without root")
+def test_no_cache_without_root(monkeypatch, tmp_path):
+    monkeypatch.setenv(compile_cache.CACHE_ENV, str(tmp_path / "cache"))
+    assert compile_cache.cache_dir() is None
+
+
+@needs_root
+def test_a_folder_made_by_someone_else_is_replaced(monkeypatch, tmp_path):
+    folder = tmp_path / "kernels" / "cache"
+    folder.mkdir(parents=True)
+    (folder / "jit_planted-0123-cache").write_bytes(b"not a program of ours")
+    for path in (folder, folder.parent):
+        os.chown(path, 123_456, 123_456)
+    os.chmod(folder, 0o777)
+    monkeypatch.setenv(compile_cache.CACHE_ENV, str(folder))
+
+    assert compile_cache.cache_dir() == folder
+    assert list(folder.iterdir()) == []
+    for path, mode in ((folder, 0o755), (folder.parent, 0o711)):
+        info = path.stat()
+        assert info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) == mode
+
+
+@needs_root
+@pytest.mark.slow
+def test_the_grader_fills_it_and_another_user_only_reads_it(monkeypatch, tmp_path):
+    lesson = tmp_path / "source" / "00-tiny"
+    lesson.mkdir(parents=True)
+    notebook = lesson / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROGRAM)]),
+                   str(notebook))
+    monkeypatch.setenv(compile_cache.CACHE_ENV, str(tmp_path / "kernels" / "cache"))
+    folder = compile_cache.cache_dir()
+
+    seconds = compile_cache.prime(notebook, folder, timeout=60)
+    programs = {p.name for p in folder.iterdir() if p.name.endswith("-cache")}
+    assert seconds > 0 and any(name.startswith("jit__lambda") for name in programs)
+    # once per version of the notebook and the course: the second time only reads the stamp
+    assert compile_cache.prime(notebook, folder, timeout=60) == pytest.approx(seconds, abs=0.01)
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is needed to run the reader as another user")
+    os.chmod(tmp_path, 0o711)
+    probe = tmp_path / "kernels" / "probe.py"
+    probe.write_text(PROBE)
+    os.chmod(probe, 0o644)
+    env = dict(os.environ, HOME=str(tmp_path), **compile_cache.reader_env(folder))
+    run = subprocess.run(
+        ["setpriv", "--reuid=123457", "--regid=123457", "--clear-groups", sys.executable,
+         str(probe)], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout.split("HITS")[1]) >= 1, run.stdout  # loaded what the grader compiled
+    after = {p.name for p in folder.iterdir() if p.name.endswith("-cache")}
+    assert after == programs  # and added nothing
