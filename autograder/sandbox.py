@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -144,11 +145,38 @@ def kill_user_processes(uid: int) -> None:
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         return
     killer = "import os, signal\nfor _ in range(20):\n    os.kill(-1, signal.SIGKILL)\n"
-    subprocess.run(
-        ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-         sys.executable, "-S", "-c", killer],
-        check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
-    )
+    deadline = time.monotonic() + 10
+    while True:
+        subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+             sys.executable, "-S", "-c", killer],
+            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
+        )
+        # Killed processes linger as zombies until init reaps them, and they still count
+        # against the user's process limit: wait until they are gone, so the next
+        # kernel of this user starts with its full allowance.
+        while (left := processes_of(uid)) and time.monotonic() < deadline:
+            if not all(state == "Z" for state in left.values()):
+                break  # something still runs (forked after the kill): kill again
+            time.sleep(0.05)
+        if not left or time.monotonic() >= deadline:
+            return
+
+
+def processes_of(uid: int) -> dict[int, str]:
+    """The processes (pid: state letter, "Z" for a zombie) whose real user is ``uid``."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("Uid", "-1 ").split()[0]) == uid:
+            found[int(entry)] = fields.get("State", "?").split()[0]
+    return found
 
 
 # ------------------------------------------------------------------------------ manager

@@ -7,7 +7,9 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -70,13 +72,17 @@ def test_a_folder_made_by_someone_else_is_replaced(monkeypatch, tmp_path):
 
 @needs_root
 @pytest.mark.slow
-def test_the_grader_fills_it_and_another_user_only_reads_it(monkeypatch, tmp_path):
+def test_the_grader_fills_it_and_another_user_only_reads_it(monkeypatch, tmp_path, request):
     lesson = tmp_path / "source" / "00-tiny"
     lesson.mkdir(parents=True)
     notebook = lesson / "tiny.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROGRAM)]),
                    str(notebook))
-    monkeypatch.setenv(compile_cache.CACHE_ENV, str(tmp_path / "kernels" / "cache"))
+    # grading kernels reach the cache through world-traversable folders, as under /tmp
+    outside = Path(tempfile.mkdtemp(prefix="cache-test-"))
+    request.addfinalizer(lambda: shutil.rmtree(outside, ignore_errors=True))
+    os.chmod(outside, 0o711)
+    monkeypatch.setenv(compile_cache.CACHE_ENV, str(outside / "kernels" / "cache"))
     folder = compile_cache.cache_dir()
 
     seconds = compile_cache.prime(notebook, folder, timeout=60)
@@ -87,14 +93,10 @@ def test_the_grader_fills_it_and_another_user_only_reads_it(monkeypatch, tmp_pat
 
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv is needed to run the reader as another user")
-    os.chmod(tmp_path, 0o711)
-    probe = tmp_path / "kernels" / "probe.py"
-    probe.write_text(PROBE)
-    os.chmod(probe, 0o644)
-    env = dict(os.environ, HOME=str(tmp_path), **compile_cache.reader_env(folder))
+    env = dict(os.environ, HOME="/", **compile_cache.reader_env(folder))
     run = subprocess.run(
         ["setpriv", "--reuid=123457", "--regid=123457", "--clear-groups", sys.executable,
-         str(probe)], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+         "-c", PROBE], env=env, capture_output=True, text=True, timeout=120, cwd="/",
     )
     assert run.returncode == 0, run.stderr
     assert int(run.stdout.split("HITS")[1]) >= 1, run.stdout  # loaded what the grader compiled
