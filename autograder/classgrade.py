@@ -21,6 +21,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +133,8 @@ class ClassRun:
     workers: int = max(os.cpu_count() or 1, 1)
     force: bool = False
     limits: dict | None = None
+    #: Grades one job in a worker (a module-level function, so that workers can import it).
+    grade: Callable[[Job], Result] = grade_job
 
     @property
     def state_path(self) -> Path:
@@ -202,7 +205,7 @@ class ClassRun:
                                                   for lesson in lessons], progress)
             _start_worker()
             for job in jobs:
-                yield grade_job(job)
+                yield self.grade(job)
             return
         # Each worker process has its own sandbox user (see autograder.sandbox.sandbox_uid).
         os.environ.pop(UID_ENV, None)
@@ -212,15 +215,28 @@ class ClassRun:
             primed = pool.map(prime_lesson, [source] * len(lessons), lessons,
                               [timeout] * len(lessons))
             jobs = self._prepared(jobs, lessons, list(primed), progress)
-            futures = [pool.submit(grade_job, job) for job in jobs]
+            futures = {pool.submit(self.grade, job): job for job in jobs}
+            orphans = []
             for future in as_completed(futures):
                 try:
                     yield future.result()
-                except Exception:  # a worker that died takes only its own job
-                    job = jobs[futures.index(future)]
-                    yield Result(job.student, job.lesson, None,
-                                 "the grading worker died: " + traceback.format_exc(limit=1),
-                                 0.0)
+                except BrokenProcessPool:  # a worker died: every unfinished job comes here
+                    orphans.append(futures[future])
+                except Exception:
+                    yield self._died(futures[future])
+        # Which of them killed the worker is unknown: grade each alone, so that only the
+        # culprit goes ungraded.
+        for job in orphans:
+            with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker) as alone:
+                try:
+                    yield alone.submit(self.grade, job).result()
+                except Exception:
+                    yield self._died(job)
+
+    @staticmethod
+    def _died(job: Job) -> Result:
+        return Result(job.student, job.lesson, None,
+                      "the grading worker died: " + traceback.format_exc(limit=1).strip(), 0.0)
 
     @staticmethod
     def _prepared(jobs: list[Job], lessons: list[str], primed: list[float | str | None],

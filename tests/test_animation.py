@@ -76,3 +76,14 @@ def test_animations_reject_wrong_shapes(shape):
         animate_line_fit(np.zeros(3), np.zeros(3), np.zeros(shape))
     with pytest.raises(ValueError, match="shape"):
         animate_parameter_path(np.zeros(shape))
+
+
+def test_a_grading_kernel_skips_drawing_the_frames(monkeypatch, tmp_path):
+    from course import recording
+
+    monkeypatch.setattr(recording, "_recorder", recording._Recorder(str(tmp_path / "log")))
+    before = len(plt.get_fignums())
+    html = animate_line_fit(np.arange(5.0), np.arange(5.0), np.zeros((3, 2)),
+                            steps=np.arange(3), losses=np.ones(3))
+    assert isinstance(html, HTML) and "not drawn while grading" in html.data
+    assert "<img" not in html.data and len(plt.get_fignums()) == before

@@ -110,3 +110,24 @@ def test_class_run_is_parallel_resumable_and_keeps_manual_grades(scratch_course,
 
 def run_state(course) -> str:
     return (course.root / "course-data" / "grading-state.json").read_text()
+
+
+def grade_or_kill_the_worker(job: classgrade.Job) -> classgrade.Result:
+    """A grading function whose worker dies on one student (as if the grader crashed)."""
+    import os
+
+    if job.student == "1005":
+        os._exit(3)
+    return classgrade.grade_job(job)
+
+
+def test_a_dying_worker_costs_only_its_own_job(scratch_course, lms_zip):
+    found = [s for s in intake.collect(lms_zip, classgrade.lesson_grade_ids(
+        scratch_course, [LESSON])) if s.problem is None]
+    assert {s.student for s in found} == {"1001", "1005"}
+    run = classgrade.ClassRun(scratch_course, workers=2, grade=grade_or_kill_the_worker)
+    results = {r.student: r for r in run.run(found, progress=lambda message: None)}
+
+    assert scratch_course.total(LESSON, "1001") == (5.0, 5.0)
+    assert results["1005"].autograded is None
+    assert "worker died" in results["1005"].problem
