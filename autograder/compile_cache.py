@@ -36,6 +36,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.notebooks import execute
+from autograder.sandbox import kernels_parent
 
 CACHE_ENV = "COURSE_COMPILE_CACHE"
 #: JAX's GPU caches would put the cache folder's path into every program's cache key,
@@ -48,10 +49,6 @@ _WRITE_EVERYTHING = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
 _NEVER_WRITE = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9", **_SAME_KEYS}
 
 
-def _default_location() -> Path:
-    return Path(tempfile.gettempdir()) / "course-kernels" / "jax-cache"
-
-
 def cache_dir() -> Path | None:
     """The grading cache folder, ready for use; None when no cache may be used.
 
@@ -61,7 +58,7 @@ def cache_dir() -> Path | None:
     setting = os.environ.get(CACHE_ENV, "")
     if setting == "off" or os.geteuid() != 0:
         return None
-    folder = Path(setting) if setting else _default_location()
+    folder = Path(setting) if setting else kernels_parent() / "jax-cache"
     for path, mode in ((folder.parent, 0o711), (folder, 0o755)):
         if path.is_symlink() or (path.exists() and not path.is_dir()):
             path.unlink()

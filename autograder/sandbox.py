@@ -146,21 +146,18 @@ def kill_user_processes(uid: int) -> None:
         return
     killer = "import os, signal\nfor _ in range(20):\n    os.kill(-1, signal.SIGKILL)\n"
     deadline = time.monotonic() + 10
-    while True:
+    while (left := processes_of(uid)) and time.monotonic() < deadline:
+        if all(state == "Z" for state in left.values()):
+            # Killed processes linger as zombies until init reaps them, and they still
+            # count against the user's process limit: wait for them, so that the next
+            # kernel of this user starts with its full allowance.
+            time.sleep(0.05)
+            continue
         subprocess.run(
             ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
              sys.executable, "-S", "-c", killer],
             check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
         )
-        # Killed processes linger as zombies until init reaps them, and they still count
-        # against the user's process limit: wait until they are gone, so the next
-        # kernel of this user starts with its full allowance.
-        while (left := processes_of(uid)) and time.monotonic() < deadline:
-            if not all(state == "Z" for state in left.values()):
-                break  # something still runs (forked after the kill): kill again
-            time.sleep(0.05)
-        if not left or time.monotonic() >= deadline:
-            return
 
 
 def processes_of(uid: int) -> dict[int, str]:
@@ -244,6 +241,11 @@ def default_hidden_paths(*roots: Path, keep: tuple[str, ...] = ()) -> list[str]:
             if entry.name not in keep:
                 hidden.append(str(entry))
     return hidden
+
+
+def kernels_parent() -> Path:
+    """The default folder holding the kernels' private folders (and the compilation cache)."""
+    return Path(tempfile.gettempdir()) / "course-kernels"
 
 
 def private_workdir(parent: Path, files_from: Path | None = None) -> Path:

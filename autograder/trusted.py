@@ -25,7 +25,6 @@ import copy
 import io
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from traitlets import Integer, Type, Unicode
 
 from autograder import compile_cache
 from autograder.notebooks import exercise_of, nbgrader_meta
-from autograder.sandbox import SandboxKernelManager, private_workdir
+from autograder.sandbox import SandboxKernelManager, kernels_parent, private_workdir
 from course import recording, shortcuts
 
 RECORD_FILE = ".grading-record.jsonl"
@@ -143,7 +142,7 @@ class TrustedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._check_assign_resources(resources)
         submission = Path(resources.get("metadata", {}).get("path") or os.getcwd())
-        parent = Path(self.kernel_parent or Path(tempfile.gettempdir()) / "course-kernels")
+        parent = Path(self.kernel_parent) if self.kernel_parent else kernels_parent()
         self._workdir = private_workdir(parent, files_from=submission)
         try:
             return self._preprocess_in(nb, self._workdir)

@@ -13,7 +13,7 @@ from conftest import solution_notebook
 
 from autograder import notebooks
 from autograder.config import REPO_ROOT
-from autograder.sandbox import sandbox_uid
+from autograder.sandbox import processes_of, sandbox_uid
 
 pytestmark = pytest.mark.slow
 LESSON = "01-derivatives"
@@ -58,18 +58,10 @@ def test_hostile_submission_is_contained(case: Case, hardened_course, tmp_path):
     graded = course.autograded / "mallory" / LESSON / source.name
     assert graded.stat().st_size < 20_000_000, "output was not limited"
     if os.geteuid() == 0:
-        assert not _processes_of(sandbox_uid()), "kernel processes survived grading"
+        assert not processes_of(sandbox_uid()), "kernel processes survived grading"
 
 
-def _processes_of(uid: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/status") as status:
-                    for line in status:
-                        if line.startswith("Uid:") and int(line.split()[1]) == uid:
-                            pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
+def test_processes_of_finds_this_process_and_its_state():
+    mine = processes_of(os.getuid())
+    assert os.getpid() in mine and mine[os.getpid()] in {"R", "S"}
+    assert processes_of(987_654) == {}
