@@ -21,7 +21,7 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config
 
-from autograder.notebooks import CELL_TIMEOUT
+from autograder.notebooks import ANNOTATIONS_KEY, CELL_TIMEOUT
 from autograder.preprocessors import HideHiddenTests
 from autograder.sandbox import default_hidden_paths
 from autograder.trusted import TrustedExecute
@@ -98,6 +98,11 @@ def course_config(
     ) + ([str(root)] if root != REPO_ROOT else []) + [str(Path(source_directory).resolve())
                                                       if Path(source_directory).is_absolute()
                                                       else str(root / source_directory)]
+
+    # Grading's notes and review flags (autograder.notebooks.annotate) survive the
+    # metadata clean-up that follows execution.
+    c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {
+        ("language_info", "name"), (ANNOTATIONS_KEY,)}
 
     # Huge outputs are cut before they reach the gradebook or the feedback.
     c.LimitOutput.max_lines = 500

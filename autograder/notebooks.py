@@ -69,3 +69,30 @@ def execute(nb: NotebookNode, *, cwd: Path, timeout: int = CELL_TIMEOUT,
 
 def errors(cell: NotebookNode) -> list[NotebookNode]:
     return [o for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+#: Key of the notebook metadata where grading leaves what the instructor should read:
+#: ``notes`` (one line each: what grading did about the notebook's structure, say) and
+#: ``review`` (why a person should look at the submission: behaviour grading cannot
+#: judge for sure). The class run copies both into the grades CSV and its summary.
+ANNOTATIONS_KEY = "autograder"
+ANNOTATION_KINDS = ("notes", "review")
+
+
+def annotate(nb: NotebookNode, kind: str, message: str) -> None:
+    """Add one line of ``kind`` ("notes" or "review") to ``nb``'s grading annotations."""
+    if kind not in ANNOTATION_KINDS:
+        raise ValueError(f"unknown annotation kind {kind!r}")
+    entry = nb.metadata.setdefault(ANNOTATIONS_KEY, {})
+    lines = entry.setdefault(kind, [])
+    if message not in lines:
+        lines.append(message)
+
+
+def annotations(nb: NotebookNode) -> dict[str, list[str]]:
+    """The grading annotations of ``nb``: ``{"notes": [...], "review": [...]}``."""
+    entry = nb.get("metadata", {}).get(ANNOTATIONS_KEY, {})
+    if not isinstance(entry, dict):
+        return {kind: [] for kind in ANNOTATION_KINDS}
+    return {kind: [str(line) for line in entry.get(kind, []) if isinstance(line, str)]
+            for kind in ANNOTATION_KINDS}
