@@ -1,0 +1,608 @@
+"""One sandboxed recording kernel, driven cell by cell: the only way grading runs student code.
+
+Grading (:class:`autograder.trusted.TrustedExecute`), ``autograder mutants``
+(:func:`autograder.mutation.run_lesson`) and ``autograder verify`` all run notebooks
+through a :class:`KernelSession`, so every rule below holds for all three.
+
+* **A private folder per kernel.** Each start (the first and every restart) gets a fresh
+  folder from :func:`autograder.sandbox.private_workdir`, so the grader never writes a
+  path a previous kernel could have replaced (the connection file, say).
+* **The recording log is the grader's file descriptor.** The log is created
+  (``O_CREAT | O_EXCL | O_NOFOLLOW``) before the kernel starts and the grader keeps its
+  descriptor. It never opens the log by path again: it reads with ``pread``, at most
+  :attr:`Settings.max_record_bytes` per test cell, from the offsets it noted before and
+  after the cell ran. Replacing the log by a symbolic link, a named pipe or another file,
+  truncating it or filling it with garbage costs the submission its own answers and
+  nothing else. The kernel writes no cell markers; the grader writes nothing into the
+  kernel's folder once the kernel runs.
+* **A cell cannot cost more than itself.** A cell that runs out of time is interrupted;
+  if the kernel then does not answer a short probe (it ignores ``SIGINT``), it is killed
+  and restarted at once instead of making every later cell wait its full timeout. After
+  each cell the resident memory of the kernel's processes is measured from ``/proc``;
+  above :attr:`Settings.restart_above_bytes` the kernel is restarted without that cell's
+  definitions. A restart replays the definitions made so far (:meth:`KernelSession.restart`).
+* **Outputs are capped where they arrive.** The client's sockets refuse messages above
+  :attr:`Settings.max_message_bytes` (zmq's ``MAXMSGSIZE``) and queue a bounded number of
+  them; at most :attr:`Settings.max_output_bytes` of output is kept per cell.
+* **Hidden tests are not kept in the kernel's history.** Kernels start with IPython's
+  history off, and test cells run with ``store_history=False``: a later cell finds their
+  source in neither ``In``, ``_ih`` nor a history database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import zmq
+import zmq.asyncio
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellControlSignal, CellExecutionError, DeadKernelError
+from nbformat import NotebookNode
+from traitlets import Integer, Type
+from traitlets.config import Config
+
+from autograder import compile_cache
+from autograder.notebooks import annotate
+from autograder.sandbox import SandboxKernelManager, kernels_parent, private_workdir
+from course import recording
+
+#: Name of the recording log in a kernel's private folder.
+RECORD_FILE = ".grading-record.jsonl"
+_MAX_MESSAGE = 2_000
+_TRUNCATED = "\n[output limit reached; the rest was dropped]\n"
+#: Arguments that turn IPython's history off in a grading kernel.
+#: Key of a review flag in the log (not an answer; see :func:`course.recording.flag`).
+REVIEW_KEY = getattr(recording, "REVIEW_KEY", "review")
+HISTORY_OFF = ["--HistoryManager.enabled=False", "--HistoryManager.hist_file=:memory:"]
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An error output with a one-line traceback (no source quoted)."""
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue[:_MAX_MESSAGE],
+                        traceback=[f"{ename}: {evalue[:_MAX_MESSAGE]}"])
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass
+class Settings:
+    """How a session runs its kernels (grading's values come from ``TrustedExecute``)."""
+
+    cell_timeout: float = 120
+    #: Seconds a kernel has to answer after an interrupt before it is killed.
+    probe_timeout: float = 5
+    startup_timeout: int = 60
+    max_output_bytes: int = 1_000_000
+    #: Largest message the grader accepts from a kernel; larger ones are dropped by zmq.
+    max_message_bytes: int = 8 * 2**20
+    #: Messages queued per socket before zmq drops more (bounds the grader's memory).
+    max_queued_messages: int = 64
+    #: Recorded answers read per test cell at most; a larger record is ignored.
+    max_record_bytes: int = 64 * 2**20
+    #: Bytes of a log scanned for review flags at most.
+    max_log_bytes: int = 256 * 2**20
+    #: Resident memory of the kernel's processes above which the kernel is restarted.
+    restart_above_bytes: int = 1536 * 2**20
+    kernel_name: str = "python3"
+    #: Folder for the kernels' private folders (default: :func:`sandbox.kernels_parent`).
+    kernel_parent: str = ""
+    #: nbgrader/traitlets configuration passed to the kernel manager (hidden paths, limits).
+    config: Config = field(default_factory=Config)
+    #: Extra environment of the kernel (on top of the grader's and the recording's).
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where one test cell's recorded answers are: a byte range of one kernel's log."""
+
+    log: int  # which kernel's log (a restart starts a new one)
+    start: int
+    end: int
+
+
+@dataclass
+class Run:
+    """What running one cell did."""
+
+    outputs: list[NotebookNode]
+    #: "ok", "error", "timeout" (interrupted, the kernel answered afterwards),
+    #: "unresponsive" (killed after an interrupt), "died" or "memory" (kept too much).
+    status: str
+    execution_count: int | None = None
+    window: Window | None = None
+    resident_bytes: int = 0
+
+    @property
+    def lost_kernel(self) -> bool:
+        """The kernel is gone or must be replaced before the next cell."""
+        return self.status in {"unresponsive", "died", "memory"}
+
+
+class KernelLost(RuntimeError):
+    """The kernel could not be (re)started or rebuilt."""
+
+
+# ------------------------------------------------------------------------- the client
+
+
+class SessionClient(NotebookClient):
+    """nbclient's client with capped sockets, capped outputs and a timeout flag."""
+
+    kernel_manager_class = Type(SandboxKernelManager, klass=AsyncKernelManager, config=True)
+    max_output_bytes = Integer(1_000_000)
+    max_message_bytes = Integer(8 * 2**20)
+    max_queued_messages = Integer(64)
+
+    def __init__(self, workdir: str, **kwargs) -> None:
+        super().__init__(nbformat.v4.new_notebook(), **kwargs)
+        self.workdir = workdir
+        self.settings_iopub_timeout = self.iopub_timeout
+        self.timed_out = False
+        self.output_bytes = 0
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxKernelManager):
+            km.use_workdir(self.workdir)
+        return km
+
+    async def async_start_new_kernel_client(self):
+        """As nbclient's, but the client's zmq context caps message size and queue length."""
+        assert self.km is not None
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        context.setsockopt(zmq.RCVHWM, self.max_queued_messages)
+        try:
+            self.kc = self.km.client(context=context)
+            await self.kc.start_channels()
+            await self.kc.wait_for_ready(timeout=self.startup_timeout)
+        except Exception:
+            await self._async_cleanup_kernel()
+            context.destroy(linger=0)
+            raise
+        self.kc.allow_stdin = False
+        return self.kc
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timed_out = True
+        self.iopub_timeout = 1  # the outputs of an interrupted cell are not worth waiting for
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``max_output_bytes`` of output per cell; drop the rest."""
+        size = len(str(msg.get("content", "")))
+        before, self.output_bytes = self.output_bytes, self.output_bytes + size
+        if self.output_bytes > self.max_output_bytes:
+            if before <= self.max_output_bytes:
+                outs.append(NotebookNode(output_type="stream", name="stdout", text=_TRUNCATED))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def execute(self, source: str, *, timeout: float,
+                store_history: bool) -> tuple[NotebookNode, dict | None]:
+        """Run ``source``; returns the cell (with its outputs) and the execute reply."""
+        cell = nbformat.v4.new_code_cell(source)
+        self.nb = nbformat.v4.new_notebook(cells=[cell])
+        self.reset_execution_trackers()
+        self.timed_out = False
+        self.output_bytes = 0
+        self.iopub_timeout = self.settings_iopub_timeout
+        self.timeout = max(1, int(timeout))
+        replies: list[dict] = []
+        self.on_cell_executed = lambda **kw: replies.append(kw.get("execute_reply"))
+        self.execute_cell(cell, 0, store_history=store_history)
+        return cell, (replies[0] if replies else None)
+
+    def close_context(self) -> None:
+        """Destroy the zmq context this client made (nbclient leaves it to the collector)."""
+        kc = self.kc
+        if kc is not None:
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
+            with contextlib.suppress(Exception):
+                kc.context.destroy(linger=0)
+
+
+# ---------------------------------------------------------------------- the kernel log
+
+
+class RecordLog:
+    """A recording log the grader created and reads only through its own descriptor."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / RECORD_FILE
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        self.fd = os.open(self.path, flags, 0o600)
+        # The kernel may run as a user of its own: it appends through the path. The folder
+        # is private to that kernel, so nobody else can reach the file.
+        os.fchmod(self.fd, 0o666)
+
+    def size(self) -> int:
+        """Bytes in the log now (of the file the grader created, whatever the path holds)."""
+        try:
+            return os.fstat(self.fd).st_size
+        except OSError:
+            return 0
+
+    def read(self, start: int, end: int, cap: int) -> bytes | None:
+        """Bytes ``start:end`` of the log, or ``None`` when they exceed ``cap``."""
+        if end - start > cap:
+            return None
+        chunks: list[bytes] = []
+        position = start
+        while position < end:
+            chunk = os.pread(self.fd, min(end - position, 2**20), position)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            position += len(chunk)
+        return b"".join(chunks)
+
+    def lines_with(self, needle: bytes, *, cap: int) -> list[bytes]:
+        """The lines of the first ``cap`` bytes of the log that contain ``needle``."""
+        found: list[bytes] = []
+        rest = b""
+        position, end = 0, min(self.size(), cap)
+        while position < end:
+            chunk = os.pread(self.fd, min(end - position, 2**20), position)
+            if not chunk:
+                break
+            position += len(chunk)
+            *whole, rest = (rest + chunk).split(b"\n")
+            found += [line for line in whole if needle in line]
+            if len(rest) > 2**20:  # a line this long is no flag
+                rest = b""
+        return found + ([rest] if needle in rest else [])
+
+    def clear(self) -> None:
+        """Empty the log (through the grader's descriptor: nothing is opened by path)."""
+        with contextlib.suppress(OSError):
+            os.ftruncate(self.fd, 0)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def parse_entries(data: bytes) -> list[dict]:
+    """The recorded answers in ``data``: JSON objects one a line; garbage and markers skipped."""
+    entries = []
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line.decode("utf-8", errors="replace"))
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if isinstance(entry, dict) and "cell" not in entry and REVIEW_KEY not in entry:
+            entries.append(entry)
+    return entries
+
+
+def parse_reviews(lines: Iterable[bytes], *, limit: int = 50) -> list[str]:
+    """The review flags (:func:`course.recording.flag`) among ``lines``, each once, in order."""
+    seen: list[str] = []
+    for line in lines:
+        try:
+            entry = json.loads(line.decode("utf-8", errors="replace"))
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        text = entry.get(REVIEW_KEY) if isinstance(entry, dict) else None
+        if isinstance(text, str):
+            text = " ".join(text.split())[:300]
+            if text and text not in seen:
+                seen.append(text)
+                if len(seen) >= limit:
+                    break
+    return seen
+
+
+# ----------------------------------------------------------------- kernel memory (/proc)
+
+
+def _stat_fields(pid: int) -> tuple[int, int] | None:
+    """(parent pid, session id) of ``pid`` from ``/proc``, or ``None`` if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            text = handle.read().decode("ascii", errors="replace")
+    except OSError:
+        return None
+    fields = text[text.rfind(")") + 2 :].split()
+    return int(fields[1]), int(fields[3])
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descending from it or in its session (daemons included)."""
+    parents: dict[int, int] = {}
+    members = {root}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields is not None:
+                parents[int(entry)] = fields[0]
+                if fields[1] == root:
+                    members.add(int(entry))
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in members} - members
+        members |= found
+        grew = bool(found)
+    return sorted(pid for pid in members if pid in parents)
+
+
+def resident_bytes(pids: Iterable[int]) -> int:
+    """Resident memory of ``pids`` together (``/proc/PID/statm``), in bytes."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                total += int(handle.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+# --------------------------------------------------------------------------- session
+
+
+class KernelSession:
+    """A sandboxed recording kernel in a private folder, run one cell at a time.
+
+    Use as a context manager; :meth:`start` runs the first kernel, :meth:`run` a cell,
+    :meth:`restart` replaces a lost kernel and replays definitions, :meth:`answers`
+    reads a test cell's recorded answers, :meth:`close` stops everything and removes the
+    kernels' folders.
+    """
+
+    def __init__(self, settings: Settings, *, files_from: Path | None = None) -> None:
+        self.settings = settings
+        self.files_from = files_from
+        self.client: SessionClient | None = None
+        self.workdir: Path | None = None
+        self.logs: list[RecordLog] = []
+        self._folders: list[Path] = []
+        self._stack: contextlib.ExitStack | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> KernelSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def log(self) -> RecordLog:
+        """The log of the current kernel."""
+        return self.logs[-1]
+
+    def start(self) -> None:
+        """Start a kernel in a fresh private folder, with a fresh log."""
+        self.stop()
+        parent = Path(self.settings.kernel_parent) if self.settings.kernel_parent else (
+            kernels_parent())
+        self.workdir = private_workdir(parent, files_from=self.files_from)
+        self._folders.append(self.workdir)
+        self.logs.append(RecordLog(self.workdir))
+        env = dict(os.environ, **self.settings.env,
+                   **{recording.RECORD_ENV: str(self.log.path)},
+                   **compile_cache.reader_env(compile_cache.cache_dir()))
+        self.client = SessionClient(
+            str(self.workdir), config=self.settings.config, kernel_name=self.settings.kernel_name,
+            timeout=int(self.settings.cell_timeout), startup_timeout=self.settings.startup_timeout,
+            interrupt_on_timeout=True, raise_on_iopub_timeout=False, allow_errors=True,
+            record_timing=False, shutdown_kernel="immediate", extra_arguments=list(HISTORY_OFF),
+            error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": []},
+            max_output_bytes=self.settings.max_output_bytes,
+            max_message_bytes=self.settings.max_message_bytes,
+            max_queued_messages=self.settings.max_queued_messages,
+        )
+        self._stack = contextlib.ExitStack()
+        try:
+            self._stack.enter_context(self.client.setup_kernel(env=env, cwd=str(self.workdir)))
+        except Exception as error:
+            self.stop()
+            raise KernelLost(f"the kernel did not start ({type(error).__name__}: {error})"
+                             ) from error
+
+    def stop(self) -> None:
+        """Stop the current kernel and every process it started (its folder stays for now)."""
+        client, stack = self.client, self._stack
+        self.client = self._stack = None
+        if stack is not None:
+            with contextlib.suppress(Exception):
+                stack.close()
+        if client is not None:
+            client.close_context()
+            if client.km is not None:  # setup failed half-way: make sure nothing is left
+                with contextlib.suppress(Exception):
+                    client._cleanup_kernel()
+
+    def close(self) -> None:
+        """Stop the kernel, close the logs and remove every folder this session made."""
+        self.stop()
+        for log in self.logs:
+            log.close()
+        for folder in self._folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._folders = []
+
+    def restart(self, definitions: Iterable[str]) -> None:
+        """A new kernel, with ``definitions`` (cell sources) run again, their outputs dropped.
+
+        A definition that now kills or hangs the kernel is left out and the kernel started
+        again; raises :class:`KernelLost` when the kernel cannot be started at all.
+        """
+        todo = [source for source in definitions if source.strip()]
+        for _attempt in range(len(todo) + 1):
+            try:
+                self.start()
+            except KernelLost:  # once more: a kernel can die while the last one is reaped
+                self.start()
+            for position, source in enumerate(todo):
+                if self.run(source, store_history=False).lost_kernel:
+                    del todo[position]
+                    break
+            else:
+                return
+        raise KernelLost("the kernel could not be rebuilt")
+
+    # ---------------------------------------------------------------------- cells
+
+    def memory(self) -> int:
+        """Resident bytes of the current kernel's processes."""
+        km = self.client.km if self.client is not None else None
+        pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        return resident_bytes(process_tree(pid)) if pid else 0
+
+    def run(self, source: str, *, timeout: float | None = None, test: bool = False,
+            store_history: bool | None = None) -> Run:
+        """Run ``source`` as one cell. A test cell's answers are in ``Run.window``.
+
+        Never raises for what the cell did; a result whose :attr:`Run.lost_kernel` is set
+        needs :meth:`restart` before the next cell.
+        """
+        if self.client is None:
+            raise KernelLost("no kernel is running")
+        timeout = self.settings.cell_timeout if timeout is None else timeout
+        history = (not test) if store_history is None else store_history
+        start = self.log.size()
+        try:
+            cell, reply = self.client.execute(source, timeout=timeout, store_history=history)
+        except (DeadKernelError, CellControlSignal, RuntimeError, OSError, zmq.ZMQError,
+                TimeoutError) as error:
+            return self._lost("died", error, test=test, start=start)
+        except CellExecutionError:  # not raised with allow_errors; kept for safety
+            cell, reply = nbformat.v4.new_code_cell(source), None
+        result = Run(outputs=list(cell.outputs), status="ok",
+                     execution_count=cell.get("execution_count"))
+        if reply is not None and reply.get("content", {}).get("status") == "error":
+            result.status = "error"
+        if self.client.timed_out:
+            result.status = "timeout"
+            result.outputs.append(error_output(
+                "CellTimeoutError", f"the cell ran longer than its {int(timeout)} s limit and "
+                "was interrupted"))
+            if not self._answers_probe():
+                result.status = "unresponsive"
+                result.outputs[-1] = error_output(
+                    "CellTimeoutError", f"the cell ran longer than its {int(timeout)} s limit "
+                    "and the kernel did not stop when interrupted; it was restarted")
+        if test:
+            result.window = Window(len(self.logs) - 1, start, self.log.size())
+        if not result.lost_kernel:
+            result.resident_bytes = self.memory()
+            if result.resident_bytes > self.settings.restart_above_bytes:
+                result.status = "memory"
+        if result.lost_kernel:
+            self.stop()
+        return result
+
+    def _answers_probe(self) -> bool:
+        """After an interrupt: does the kernel run a trivial cell within the probe timeout?"""
+        assert self.client is not None
+        try:
+            self.client.execute("None", timeout=self.settings.probe_timeout,
+                                store_history=False)
+        except Exception:  # any failure here means the kernel is lost
+            return False
+        return not self.client.timed_out
+
+    def _lost(self, status: str, error: BaseException, *, test: bool, start: int) -> Run:
+        window = Window(len(self.logs) - 1, start, self.log.size()) if test else None
+        self.stop()
+        message = (f"the kernel stopped while running this cell ({type(error).__name__}): a "
+                   "crash, os._exit, sys.exit at top level, or a memory or CPU limit. Grading "
+                   "went on with the next cell.")
+        return Run([error_output("KernelDied", message)], status, window=window)
+
+    # -------------------------------------------------------------------- answers
+
+    def answers(self, window: Window | None) -> list[dict] | None:
+        """The answers recorded in ``window``; ``None`` when they exceed the size cap."""
+        if window is None:
+            return []
+        data = self.logs[window.log].read(window.start, max(window.start, window.end),
+                                          self.settings.max_record_bytes)
+        return None if data is None else parse_entries(data)
+
+    def reviews(self) -> list[str]:
+        """The review flags every kernel of this session wrote into its log."""
+        needle = json.dumps(REVIEW_KEY).encode()
+        return parse_reviews(line for log in self.logs
+                             for line in log.lines_with(needle, cap=self.settings.max_log_bytes))
+
+    def clear_log(self) -> None:
+        """Forget what the current kernel recorded so far (windows before become invalid)."""
+        self.log.clear()
+
+
+# ------------------------------------------------------------------ whole notebooks
+
+
+def not_run(nb: NotebookNode, start: int, reason: str) -> None:
+    """Mark the code cells from ``start`` on as not run, for ``reason``."""
+    for cell in nb.cells[start:]:
+        if cell.cell_type == "code":
+            cell.outputs = [error_output("NotRun", f"not run: {reason}")]
+
+
+def _memory_note(index: int, run: Run) -> str:
+    return (f"cell {index} left the kernel holding {run.resident_bytes / 2**20:.0f} MB; the "
+            "kernel was restarted without that cell's definitions")
+
+
+def run_notebook(session: KernelSession, nb: NotebookNode, *, test_cells: set[int],
+                 deadline: float, max_restarts: int) -> dict[int, Window]:
+    """Run every code cell of ``nb`` in ``session``, storing each cell's outputs in ``nb``.
+
+    Test cells run without history and their answers' windows are returned (by cell
+    index). A lost kernel costs only its cell: the kernel is restarted and the
+    definitions made so far (every other code cell that ran, except cells that timed out
+    or kept too much memory) are replayed, at most ``max_restarts`` times.
+    """
+    windows: dict[int, Window] = {}
+    definitions: list[int] = []
+    restarts = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            not_run(nb, index, "the notebook's time limit ran out")
+            break
+        test = index in test_cells
+        result = session.run(cell.source, test=test,
+                             timeout=min(session.settings.cell_timeout, remaining))
+        cell.outputs = result.outputs
+        cell.execution_count = result.execution_count
+        if test:
+            windows[index] = result.window
+        elif result.status in {"ok", "error"}:
+            definitions.append(index)
+        if not result.lost_kernel:
+            continue
+        if result.status == "memory":
+            annotate(nb, "notes", _memory_note(index, result))
+        restarts += 1
+        if restarts > max_restarts:
+            not_run(nb, index + 1, "the kernel crashed too many times")
+            break
+        try:
+            session.restart(nb.cells[i].source for i in definitions)
+        except KernelLost as error:
+            not_run(nb, index + 1, str(error))
+            break
+    return windows
