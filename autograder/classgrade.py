@@ -6,6 +6,14 @@ or the real gradebook. The main process then stores each result in the course
 gradebook with nbgrader's own ``SaveAutoGrades`` (automatic scores only: manual grades
 survive a regrade) and records the submission's digest in a state file, so an
 interrupted run resumes without regrading finished students.
+
+Before it writes any grade, a run grades two canaries per lesson through exactly the
+same path as a submission: the lesson's source notebook (the solution), which must score
+full marks, and its untouched release, which must score zero. A grading path that
+scores everything zero (a sandbox that cannot reach the course's Python, folders the
+kernel's user cannot enter, timeouts too short) or everything full fails one of them,
+and the run stops with :class:`RefusedToGrade` before the gradebook, the state file or
+any graded notebook is touched.
 """
 
 from __future__ import annotations
@@ -19,21 +27,30 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.utils import determine_grade, is_grade
 
-from autograder import compile_cache, notebooks
-from autograder.config import COURSE_ID
-from autograder.grading import Course
+from autograder import compile_cache, notebooks, sandbox
+from autograder.config import COURSE_ID, DATA_DIRECTORY
+from autograder.grading import STATE_FILE, Course
 from autograder.intake import Submission
 from autograder.sandbox import UID_ENV
+
+#: Student ids under which the canaries are graded (in the workers' scratch courses only).
+CANARY_STUDENTS = {"solution": "autograder-canary-solution",
+                   "release": "autograder-canary-release"}
+
+
+class RefusedToGrade(RuntimeError):
+    """The run stopped before writing any grade; the message says why and what to check."""
 
 
 @dataclass(frozen=True)
@@ -44,15 +61,25 @@ class Job:
     content: bytes
     source_directory: str
     limits: dict
+    #: "solution" or "release" for a canary (see the module's docstring), else None.
+    canary: str | None = None
 
 
 @dataclass(frozen=True)
 class Result:
+    """One submission's outcome: graded (``autograded``), kept from a previous run
+    (``kept``) or not graded (``problem`` says why)."""
+
     student: str
     lesson: str
     autograded: bytes | None  # the graded notebook, or None when it could not be graded
     problem: str | None
     seconds: float
+    #: Grading's one-line notes and review flags (:func:`autograder.notebooks.annotations`).
+    notes: tuple[str, ...] = ()
+    review: tuple[str, ...] = ()
+    #: Unchanged since the last run: not regraded, its stored grade stands.
+    kept: bool = False
 
 
 # ------------------------------------------------------------------------------ worker
@@ -106,7 +133,7 @@ def grade_job(job: Job) -> Result:
     try:
         course = _scratch_course(job)
         upload = Path(tempfile.mkdtemp(prefix="upload-", dir=course.root)) / job.notebook_name
-        upload.write_bytes(job.content)
+        upload.write_bytes(_without_annotations(job.content))
         course.submit(job.student, job.lesson, upload)
         shutil.rmtree(upload.parent)
         course.autograde(job.lesson, job.student)
@@ -120,6 +147,20 @@ def grade_job(job: Job) -> Result:
         if course is not None:
             for folder in (course.submitted, course.autograded):
                 shutil.rmtree(folder / job.student, ignore_errors=True)
+
+
+def _without_annotations(content: bytes) -> bytes:
+    """``content`` without grading annotations of its own: notes and review flags come
+    from grading only, never from the submitted file."""
+    try:
+        notebook = json.loads(content)
+    except ValueError:
+        return content
+    metadata = notebook.get("metadata") if isinstance(notebook, dict) else None
+    if not isinstance(metadata, dict) or notebooks.ANNOTATIONS_KEY not in metadata:
+        return content
+    del metadata[notebooks.ANNOTATIONS_KEY]
+    return json.dumps(notebook, ensure_ascii=False).encode("utf-8")
 
 
 # -------------------------------------------------------------------------------- main
@@ -138,13 +179,14 @@ class ClassRun:
 
     @property
     def state_path(self) -> Path:
-        return self.course.root / "course-data" / "grading-state.json"
+        return self.course.root / DATA_DIRECTORY / STATE_FILE
 
     def _load_state(self) -> dict:
         try:
-            return json.loads(self.state_path.read_text())
+            state = json.loads(self.state_path.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
+        return state if isinstance(state, dict) else {}
 
     def _save_state(self, state: dict) -> None:
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +196,12 @@ class ClassRun:
 
     def run(self, submissions: list[Submission],
             progress: Callable[[str], None] = print) -> list[Result]:
-        """Grade every submission; return one result per submission (graded or not)."""
+        """Grade every submission; return one result per submission (graded, kept or not).
+
+        Raises :class:`RefusedToGrade`, before any grade is written, when the machine
+        cannot grade (:func:`autograder.sandbox.preflight`) or a canary does not score
+        as it must.
+        """
         lessons = sorted({s.lesson for s in submissions if s.lesson})
         names = {}
         for lesson in lessons:
@@ -169,34 +216,103 @@ class ClassRun:
                                       submission.problem or "unknown lesson", 0.0))
                 continue
             key = f"{submission.student}/{submission.lesson}"
-            digest = hashlib.sha256(submission.content).hexdigest()
-            if not self.force and state.get(key, {}).get("digest") == digest:
+            stored = state.get(key, {})
+            if not self.force and stored.get("digest") == _digest(submission.content):
                 progress(f"  {key}: unchanged since the last run, kept")
+                results.append(Result(submission.student, submission.lesson, None, None, 0.0,
+                                      tuple(stored.get("notes", ())),
+                                      tuple(stored.get("review", ())), kept=True))
                 continue
-            jobs.append(Job(submission.student, submission.lesson, names[submission.lesson],
-                            submission.content, str(self._source_directory()),
-                            dict(self.course.limits if self.limits is None else self.limits)))
-        total = len(jobs)
-        for number, result in enumerate(self._execute(jobs, progress), 1):
-            if result.autograded is not None:
-                self._store(result, names[result.lesson])
-                state[f"{result.student}/{result.lesson}"] = {
-                    "digest": hashlib.sha256(_content_of(jobs, result)).hexdigest()}
-                self._save_state(state)
-                score, max_score = self.course.total(result.lesson, result.student)
-                progress(f"[{number}/{total}] {result.student} {result.lesson}: "
-                         f"{score:g}/{max_score:g} ({result.seconds:.1f} s)")
-            else:
-                progress(f"[{number}/{total}] {result.student} {result.lesson}: NOT GRADED: "
-                         f"{result.problem}")
-            results.append(result)
+            jobs.append(self._job(submission.student, submission.lesson,
+                                  names[submission.lesson], submission.content))
+        if jobs:
+            results.extend(self._grade(jobs, state, progress))
         return results
 
-    def _source_directory(self) -> Path:
-        source = Path(self.course.config.CourseDirectory.source_directory)
-        return source if source.is_absolute() else self.course.root / source
+    def _job(self, student: str, lesson: str, notebook_name: str, content: bytes,
+             canary: str | None = None) -> Job:
+        return Job(student, lesson, notebook_name, content, str(self._source_directory()),
+                   dict(self.course.limits if self.limits is None else self.limits), canary)
 
-    def _execute(self, jobs: list[Job], progress: Callable[[str], None]):
+    def _grade(self, jobs: list[Job], state: dict,
+               progress: Callable[[str], None]) -> list[Result]:
+        """Grade the canaries and ``jobs`` in one pool; store nothing unless the canaries pass.
+
+        Results that arrive before the last canary wait for its verdict.
+        """
+        problems = preflight()
+        if problems:
+            raise RefusedToGrade("grading refused: this machine cannot grade safely; nothing "
+                                 "was graded or written:\n" + "\n".join(f"  - {p}"
+                                                                        for p in problems))
+        canaries = [self._job(CANARY_STUDENTS[kind], lesson, name, content, kind)
+                    for lesson, name in sorted({(j.lesson, j.notebook_name) for j in jobs})
+                    for kind, content in self._canary_contents(lesson, name).items()]
+        canary_results: dict[tuple[str, str], Result] = {}
+        waiting: list[tuple[Job, Result]] = []
+        results: list[Result] = []
+        outcomes = self._execute(canaries + jobs, progress)
+        try:
+            for job, result in outcomes:
+                if job.canary is not None:
+                    canary_results[(job.lesson, job.canary)] = result
+                    progress(f"  canary {job.lesson} {job.canary}: {_canary_line(result)} "
+                             f"({result.seconds:.1f} s)")
+                    if len(canary_results) == len(canaries):
+                        _check_canaries(canary_results)
+                        for pending in waiting:
+                            results.append(self._record(*pending, state, len(results) + 1,
+                                                        len(jobs), progress))
+                        waiting.clear()
+                elif len(canary_results) < len(canaries):
+                    waiting.append((job, result))
+                else:
+                    results.append(self._record(job, result, state, len(results) + 1,
+                                                len(jobs), progress))
+        finally:
+            outcomes.close()  # a refusal cancels every job not started yet
+        return results
+
+    def _canary_contents(self, lesson: str, notebook_name: str) -> dict[str, bytes]:
+        """The lesson's source notebook and its release, as generated by :meth:`run`."""
+        return {"solution": (self._source_directory() / lesson / notebook_name).read_bytes(),
+                "release": (self._release_directory() / lesson / notebook_name).read_bytes()}
+
+    def _record(self, job: Job, result: Result, state: dict, number: int, total: int,
+                progress: Callable[[str], None]) -> Result:
+        """Store a graded submission, its digest and its annotations; report it."""
+        prefix = f"[{number}/{total}] {result.student} {result.lesson}:"
+        if result.autograded is None:
+            progress(f"{prefix} NOT GRADED: {result.problem}")
+            return result
+        marks = notebooks.annotations(nbformat.reads(result.autograded.decode("utf-8"),
+                                                     as_version=4))
+        result = replace(result, notes=tuple(marks["notes"]), review=tuple(marks["review"]))
+        self._store(result, job.notebook_name)
+        state[f"{result.student}/{result.lesson}"] = {
+            "digest": _digest(job.content), "notes": marks["notes"], "review": marks["review"]}
+        self._save_state(state)
+        score, max_score = self.course.total(result.lesson, result.student)
+        flag = f"  REVIEW: {'; '.join(result.review)}" if result.review else ""
+        progress(f"{prefix} {score:g}/{max_score:g} ({result.seconds:.1f} s){flag}")
+        return result
+
+    def _source_directory(self) -> Path:
+        return self._course_directory(self.course.config.CourseDirectory.source_directory)
+
+    def _release_directory(self) -> Path:
+        return self._course_directory(self.course.config.CourseDirectory.release_directory)
+
+    def _course_directory(self, configured: str) -> Path:
+        path = Path(configured)
+        return path if path.is_absolute() else self.course.root / path
+
+    def _execute(self, jobs: list[Job],
+                 progress: Callable[[str], None]) -> Iterator[tuple[Job, Result]]:
+        """Grade ``jobs`` (canaries first); yield each with its result as it finishes.
+
+        Closing the generator cancels the jobs that have not started.
+        """
         lessons = sorted({job.lesson for job in jobs})
         source = str(self._source_directory())
         timeout = int(self.course.config.TrustedExecute.timeout)
@@ -205,7 +321,7 @@ class ClassRun:
                                                   for lesson in lessons], progress)
             _start_worker()
             for job in jobs:
-                yield self.grade(job)
+                yield job, self.grade(job)
             return
         # Each worker process has its own sandbox user (see autograder.sandbox.sandbox_uid).
         os.environ.pop(UID_ENV, None)
@@ -217,21 +333,27 @@ class ClassRun:
             jobs = self._prepared(jobs, lessons, list(primed), progress)
             futures = {pool.submit(self.grade, job): job for job in jobs}
             orphans = []
-            for future in as_completed(futures):
-                try:
-                    yield future.result()
-                except BrokenProcessPool:  # a worker died: every unfinished job comes here
-                    orphans.append(futures[future])
-                except Exception:
-                    yield self._died(futures[future])
+            try:
+                for future in as_completed(futures):
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:  # a worker died: every unfinished job comes here
+                        orphans.append(futures[future])
+                        continue
+                    except Exception:
+                        result = self._died(futures[future])
+                    yield futures[future], result
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         # Which of them killed the worker is unknown: grade each alone, so that only the
         # culprit goes ungraded.
-        for job in orphans:
+        for job in _canaries_first(orphans):
             with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker) as alone:
                 try:
-                    yield alone.submit(self.grade, job).result()
+                    result = alone.submit(self.grade, job).result()
                 except Exception:
-                    yield self._died(job)
+                    result = self._died(job)
+            yield job, result
 
     @staticmethod
     def _died(job: Job) -> Result:
@@ -241,7 +363,8 @@ class ClassRun:
     @staticmethod
     def _prepared(jobs: list[Job], lessons: list[str], primed: list[float | str | None],
                   progress: Callable[[str], None]) -> list[Job]:
-        """Report lessons whose cache could not be filled; order the jobs longest first.
+        """Report lessons whose cache could not be filled; order the jobs: canaries first,
+        then the longest lessons first.
 
         Starting the longest lessons first keeps both workers busy to the end, instead of
         one worker finishing a long lesson alone.
@@ -251,7 +374,7 @@ class ClassRun:
             if isinstance(outcome, str):
                 progress(f"  {lesson}: no compilation cache ({outcome}); grading goes on")
             cost[lesson] = outcome if isinstance(outcome, float) else 0.0
-        return sorted(jobs, key=lambda job: -cost[job.lesson])
+        return sorted(jobs, key=lambda job: (job.canary is None, -cost[job.lesson]))
 
     def _store(self, result: Result, notebook_name: str) -> None:
         """Save the graded notebook and its automatic scores in the course gradebook."""
@@ -268,15 +391,108 @@ class ClassRun:
         SaveAutoGrades(config=self.course.config).preprocess(nb, resources)
 
 
+# ----------------------------------------------------------------------------- canaries
+
+
+def preflight() -> list[str]:
+    """What keeps this machine from grading (:func:`autograder.sandbox.preflight`)."""
+    check = getattr(sandbox, "preflight", None)
+    return [str(problem) for problem in check()] if check is not None else []
+
+
+def exercise_scores(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]:
+    """(score, max score) of each exercise of a graded notebook, as nbgrader scores its
+    test cells (the scores :class:`SaveAutoGrades` stores)."""
+    cells = notebooks.graded_cells(nb)
+    answers = [cell.grade_id for cell in cells if cell.kind == "answer"]
+    scores: dict[str, tuple[float, float]] = {}
+    for cell in cells:
+        if cell.kind != "tests" or not is_grade(nb.cells[cell.index]):
+            continue
+        score, max_score = determine_grade(nb.cells[cell.index])
+        try:
+            exercise = notebooks.exercise_of(cell.grade_id, answers)
+        except ValueError:
+            exercise = cell.grade_id
+        before = scores.get(exercise, (0.0, 0.0))
+        scores[exercise] = (before[0] + float(score or 0), before[1] + float(max_score))
+    return scores
+
+
+def _canary_scores(result: Result) -> dict[str, tuple[float, float]] | None:
+    if result.autograded is None:
+        return None
+    return exercise_scores(nbformat.reads(result.autograded.decode("utf-8"), as_version=4))
+
+
+def _canary_line(result: Result) -> str:
+    """``3/5: mse 1/1, grad_f 0/1, ...`` or why the canary was not graded."""
+    scores = _canary_scores(result)
+    if scores is None:
+        return f"NOT GRADED: {result.problem}"
+    total = sum(s for s, _ in scores.values()), sum(m for _, m in scores.values())
+    return f"{total[0]:g}/{total[1]:g}: " + ", ".join(
+        f"{exercise} {s:g}/{m:g}" for exercise, (s, m) in scores.items())
+
+
+def _canary_ok(kind: str, result: Result) -> bool:
+    scores = _canary_scores(result)
+    if not scores:
+        return False
+    if kind == "solution":
+        return all(score == max_score for score, max_score in scores.values())
+    return all(score == 0 for score, _ in scores.values())
+
+
+def _failed_tests(result: Result) -> list[str]:
+    """The error each failing test cell of a graded canary ended with (one line each)."""
+    if result.autograded is None:
+        return []
+    nb = nbformat.reads(result.autograded.decode("utf-8"), as_version=4)
+    lines = []
+    for cell in notebooks.graded_cells(nb):
+        for error in notebooks.errors(nb.cells[cell.index])[:1] if cell.kind == "tests" else []:
+            message = f"{error.get('ename', '')}: {error.get('evalue', '')}".splitlines()
+            lines.append(f"{cell.grade_id}: {(message or [''])[0][:200]}")
+    return lines
+
+
+def _check_canaries(results: dict[tuple[str, str], Result]) -> None:
+    """Raise :class:`RefusedToGrade` unless every solution scored full marks and every
+    release zero."""
+    report = []
+    for lesson in sorted({lesson for lesson, _ in results}):
+        solution, release = results[(lesson, "solution")], results[(lesson, "release")]
+        if _canary_ok("solution", solution) and _canary_ok("release", release):
+            continue
+        report.append(f"{lesson}:")
+        report.append(f"  solution (must score full marks): {_canary_line(solution)}")
+        report.extend(f"    {line}" for line in _failed_tests(solution)[:10])
+        report.append(f"  release (must score zero): {_canary_line(release)}")
+    if report:
+        raise RefusedToGrade(
+            "grading refused: the grading path does not grade the lesson's own notebooks as "
+            "it must, so no grade, CSV or feedback was written.\n" + "\n".join(report)
+            + "\nCheck: the sandbox (as root, kernels run as users of their own in a private "
+            "mount namespace: the checkout, its .venv and the course folder must be readable "
+            "by other users, e.g. not inside a 0700 home or mktemp -d folder); the folders' "
+            "permissions; the cell and notebook timeouts (too short for the solution?); and, "
+            "when the release scores, the solution markers of the lesson's source notebook.")
+
+
+def _canaries_first(jobs: list[Job]) -> list[Job]:
+    return sorted(jobs, key=lambda job: job.canary is None)
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
 def _notebook_name(course: Course, lesson: str) -> str:
     source = Path(course.config.CourseDirectory.source_directory)
     folder = (source if source.is_absolute() else course.root / source) / lesson
     (path,) = sorted(folder.glob("*.ipynb"))
     return path.name
-
-
-def _content_of(jobs: list[Job], result: Result) -> bytes:
-    return next(j.content for j in jobs if (j.student, j.lesson) == (result.student, result.lesson))
 
 
 def lesson_grade_ids(course: Course, lessons: list[str]) -> dict[str, set[str]]:

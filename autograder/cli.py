@@ -72,7 +72,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(f"{len(found)} submission(s) from {source}, grading with {args.workers} worker(s)")
     run = classgrade.ClassRun(course, workers=args.workers, force=args.force)
     started = time.monotonic()
-    results = run.run(found)
+    try:
+        results = run.run(found)
+    except classgrade.RefusedToGrade as refusal:
+        print(f"\n{refusal}", file=sys.stderr)
+        return 2
     print(f"graded in {time.monotonic() - started:.1f} s")
     graded = [r for r in results if r.autograded is not None]
     if not args.no_feedback:
@@ -80,13 +84,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
             course.generate_feedback(result.lesson, result.student)
         print(f"feedback: {course.feedback_directory}/<student>/<lesson>/")
     csv_path = Path(args.csv)
-    rows = course.export_csv(csv_path, problems=[r for r in results if r.autograded is None])
+    rows = course.export_csv(csv_path, problems=[r for r in results if r.problem is not None])
     print(f"grades: {csv_path} ({rows} rows)")
     _print_summary(course, results)
     return 0
 
 
 def _print_summary(course, results) -> None:
+    """A table of scores, then what was not graded, what needs review and grading's notes."""
     lessons = sorted({r.lesson for r in results})
     students = sorted({r.student for r in results})
     by_key = {(r.student, r.lesson): r for r in results}
@@ -98,15 +103,27 @@ def _print_summary(course, results) -> None:
             result = by_key.get((student, lesson))
             if result is None:
                 cells.append("-")
-            elif result.autograded is None:
+            elif result.problem is not None:
                 cells.append("not graded")
             else:
                 score, max_score = course.total(lesson, student)
-                cells.append(f"{score:g}/{max_score:g}")
+                flag = " R" if result.review else ""
+                cells.append(f"{score:g}/{max_score:g}{flag}")
         print(student.ljust(width) + "".join(f"  {cell:>18}" for cell in cells))
-    for result in results:
-        if result.autograded is None:
-            print(f"  {result.student} {result.lesson}: {result.problem}")
+    not_graded = [r for r in results if r.problem is not None]
+    if not_graded:
+        print(f"\nnot graded ({len(not_graded)}):")
+        for result in not_graded:
+            score, max_score = course.total(result.lesson, result.student)
+            stored = (f" (the stored grade, {score:g}/{max_score:g}, is an earlier file's)"
+                      if max_score else "")
+            print(f"  {result.student} {result.lesson}: {result.problem}{stored}")
+    for kind, title in (("review", "flagged for review (R)"), ("notes", "grading notes")):
+        marked = [r for r in results if getattr(r, kind)]
+        if marked:
+            print(f"\n{title} ({len(marked)}):")
+            for result in marked:
+                print(f"  {result.student} {result.lesson}: {'; '.join(getattr(result, kind))}")
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:

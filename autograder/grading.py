@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ from autograder.config import (
     SOURCE_DIRECTORY,
     course_config,
 )
+
+#: The class run's state file, in the course's data folder: per ``student/lesson``, the
+#: digest of the graded file and grading's notes and review lines.
+STATE_FILE = "grading-state.json"
 
 
 class GradingError(RuntimeError):
@@ -114,23 +119,80 @@ class Course:
                 return 0.0, 0.0
             return float(submission.score), float(submission.max_score)
 
-    def export_csv(self, path: Path, problems: list | None = None) -> int:
+    def export_csv(self, path: Path, problems: list | None = None,
+                   annotations: dict[tuple[str, str], dict] | None = None) -> int:
         """Write one row per student and lesson; return the number of rows.
 
         ``problems`` are submissions that could not be graded (each with ``student``,
-        ``lesson`` and ``problem``); they are listed with a score of 0 and the reason.
+        ``lesson`` and ``problem``). One without a stored grade gets a row of its own, with
+        a score of 0 and the reason. One whose student already has a stored grade for the
+        lesson (a resubmission that came out empty or broken) does not add a second row:
+        the stored grade's row says that the latest file could not be graded, why, and
+        that its score is that of an earlier file, and flags it for review; the instructor
+        decides. ``annotations`` maps (student, lesson) to grading's ``notes`` and
+        ``review`` lines (default: those kept in the class run's state file); they fill
+        the ``review`` and ``notes`` columns, joined with "; ".
+
+        Every text cell that a spreadsheet would run as a formula (starting with ``=``,
+        ``+``, ``-``, ``@``, a tab or a carriage return) is prefixed with ``'``.
         """
+        annotations = self.stored_annotations() if annotations is None else annotations
+        unresolved: dict[tuple[str, str], list[str]] = {}
+        for problem in problems or []:
+            if not problem.problem:  # graded, or kept from an earlier run
+                continue
+            unresolved.setdefault((problem.student, problem.lesson), []).append(problem.problem)
         rows = 0
         with Gradebook(self.db_url, COURSE_ID) as gb, open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["lesson", "student", "score", "max_score", "needs_manual_grade",
-                             "problem"])
+                             "review", "notes", "problem"])
             for assignment in sorted(gb.assignments, key=lambda a: a.name):
                 for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
-                    writer.writerow([assignment.name, submission.student.id, submission.score,
-                                     submission.max_score, submission.needs_manual_grade, ""])
+                    key = (submission.student.id, assignment.name)
+                    marks = annotations.get(key, {})
+                    review, problem = list(marks.get("review", [])), ""
+                    if key in unresolved:
+                        problem = (f"the latest file could not be graded: "
+                                   f"{_joined(unresolved.pop(key))} (the score is that of an "
+                                   "earlier file)")
+                        review.append("latest file not graded: the score is an earlier file's")
+                    writer.writerow(_spreadsheet_safe([
+                        assignment.name, submission.student.id, submission.score,
+                        submission.max_score, submission.needs_manual_grade,
+                        _joined(review), _joined(marks.get("notes", [])), problem]))
                     rows += 1
-            for problem in problems or []:
-                writer.writerow([problem.lesson, problem.student, 0, "", False, problem.problem])
+            for (student, lesson), reasons in unresolved.items():
+                writer.writerow(_spreadsheet_safe([lesson, student, 0, "", False, "", "",
+                                                   _joined(reasons)]))
                 rows += 1
         return rows
+
+    def stored_annotations(self) -> dict[tuple[str, str], dict]:
+        """Grading's notes and review lines per (student, lesson), from the class run's
+        state file (empty when there is none)."""
+        try:
+            state = json.loads((self.root / DATA_DIRECTORY / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            return {}
+        found = {}
+        for key, entry in state.items() if isinstance(state, dict) else ():
+            student, _, lesson = str(key).rpartition("/")
+            if isinstance(entry, dict):
+                found[(student, lesson)] = entry
+        return found
+
+
+#: Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(row: list) -> list:
+    """``row`` with every text cell a spreadsheet would run as a formula prefixed by ``'``."""
+    return [f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+            for cell in row]
+
+
+def _joined(lines: list) -> str:
+    """Annotation lines as one cell: "; "-separated, each on one line."""
+    return "; ".join(" ".join(str(line).split()) for line in lines)
