@@ -20,7 +20,6 @@ the same function, and *survived* otherwise. :func:`report` writes the Markdown 
 from __future__ import annotations
 
 import ast
-import contextlib
 import copy
 import hashlib
 import importlib
@@ -354,67 +353,16 @@ def reset_source(nb: NotebookNode, answer_index: int) -> str:
     return "\n".join(lines)
 
 
-class _Kernel:
-    """One sandboxed, recording grading kernel, driven cell by cell (TrustedExecute's)."""
+class _KernelLost(Exception):
+    """The kernel died, hung past an interrupt or kept too much memory."""
 
-    def __init__(self, folder: Path, nb: NotebookNode) -> None:
-        import tempfile
 
-        from autograder.sandbox import private_workdir
-        from autograder.trusted import RECORD_FILE, TrustedExecute
-        from course import recording
+def _session_settings():
+    """The kernel session grading uses, from the course's nbgrader configuration."""
+    from autograder.config import course_config
+    from autograder.trusted import TrustedExecute
 
-        self.client = TrustedExecute(interrupt_on_timeout=True)
-        self.nb = copy.deepcopy(nb)  # nbclient stores each executed cell into its notebook
-        parent = Path(tempfile.gettempdir()) / "course-kernels"
-        self.workdir = self.client._workdir = private_workdir(parent, files_from=folder)
-        self.log = self.workdir / RECORD_FILE
-        self.log.touch()
-        os.chmod(self.log, 0o666)
-        self.env = dict(os.environ, **{recording.RECORD_ENV: str(self.log)})
-        self.stack: contextlib.ExitStack | None = None
-
-    def start(self) -> None:
-        from nbclient import NotebookClient
-
-        NotebookClient.__init__(self.client, self.nb, None)
-        self.client.reset_execution_trackers()
-        self.stack = contextlib.ExitStack()
-        self.stack.enter_context(self.client.setup_kernel(env=self.env, cwd=str(self.workdir)))
-        self.client.wait_for_reply(self.client.kc.kernel_info())
-
-    def stop(self) -> None:
-        if self.stack is not None:
-            with contextlib.suppress(Exception):
-                self.stack.close()
-        self.stack = None
-        self.client.km = self.client.kc = None
-
-    def close(self) -> None:
-        import shutil
-
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def run(self, source: str, index: int, timeout: float) -> NotebookNode:
-        """Execute ``source`` as cell ``index``; raises if the kernel died or hung."""
-        cell = NotebookNode(cell_type="code", source=source, metadata={}, outputs=[],
-                            execution_count=None)
-        self.client.timeout = int(max(1, timeout))
-        self.client.__dict__["_output_sizes"] = {}
-        started = time.monotonic()
-        self.client.execute_cell(cell, index, store_history=False)
-        if time.monotonic() - started >= self.client.timeout:  # interrupted: still with us?
-            probe = NotebookNode(cell_type="code", source="1", metadata={}, outputs=[])
-            self.client.timeout = 10
-            self.client.execute_cell(probe, index, store_history=False)
-            if notebooks.errors(probe):
-                raise TimeoutError("the kernel did not answer after an interrupt")
-        return cell
-
-    def mark(self, grade_id: str) -> None:
-        with open(self.log, "a", encoding="utf-8") as handle:
-            handle.write(f'{{"cell": "{grade_id}"}}\n')
+    return TrustedExecute(config=course_config()).session_settings()
 
 
 def _layout(nb: NotebookNode) -> tuple[dict[str, int], dict[str, list[int]], set[int]]:
@@ -430,63 +378,57 @@ def _layout(nb: NotebookNode) -> tuple[dict[str, int], dict[str, list[int]], set
 
 def run_lesson(lesson: str, todo: list[Entry], *, timeout: float = ENTRY_TIMEOUT,
                progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Grade each entry as the answer cell of its exercise, in one sandboxed kernel."""
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    """Grade each entry as the answer cell of its exercise, in one sandboxed kernel session
+    (:class:`autograder.kernel_session.KernelSession`, the one grading uses)."""
+    from autograder.kernel_session import KernelLost, KernelSession
 
-    from autograder.trusted import replay_test_cell
-    from course import recording
-
-    died = (DeadKernelError, CellTimeoutError, RuntimeError, TimeoutError, OSError)
     path, nb = solution(lesson)
     answers, tests, test_indices = _layout(nb)
     sources = [c.source for c in nb.cells if c.cell_type == "code"]
-    kernel = _Kernel(path.parent, nb)
     outcomes: list[Outcome] = []
 
-    def prefix(start: int, stop: int) -> None:
-        for index in range(start, stop):
-            cell = nb.cells[index]
-            if cell.cell_type == "code" and index not in test_indices:
-                kernel.run(cell.source, index, timeout=600)
+    with KernelSession(_session_settings(), files_from=path.parent) as session:
 
-    def grade(entry: Entry, a: int, reset: str) -> str | None:
-        kernel.log.write_text("")
-        deadline = time.monotonic() + timeout
-        kernel.run(reset, a, timeout=30)
-        kernel.run(entry.source, a, timeout=deadline - time.monotonic())
-        between = [i for i in range(a + 1, max(tests[entry.exercise]))
-                   if i not in test_indices and nb.cells[i].cell_type == "code"]
-        for index in between + tests[entry.exercise]:
-            if index in test_indices:
-                kernel.mark(notebooks.nbgrader_meta(nb.cells[index])["grade_id"])
-            if deadline - time.monotonic() <= 0:
-                return f"TimedOut: the answer and its tests took more than {timeout:g} s"
-            kernel.run(nb.cells[index].source, index, timeout=deadline - time.monotonic())
-        log = recording.read_log(kernel.log)
-        for index in tests[entry.exercise]:
-            grade_id = notebooks.nbgrader_meta(nb.cells[index])["grade_id"]
-            outputs = replay_test_cell(nb.cells[index].source, log.get(grade_id, []),
-                                       grade_id=grade_id)
-            errors = [o for o in outputs if o.output_type == "error"]
-            if errors:
-                return f"{errors[0].ename}: {errors[0].evalue}"
-        answer = {entry.exercise: entry.source}
-        violation = shortcuts.violations(answer, sources).get(entry.exercise)
-        return f"CheckFailed: {violation}" if violation else None
+        def run(source: str, seconds: float, *, test: bool = False):
+            result = session.run(source, timeout=max(1.0, seconds), test=test)
+            if result.lost_kernel:
+                raise _KernelLost(result.status)
+            return result
 
-    def restore(a: int, reset: str) -> None:
-        kernel.run(reset, a, timeout=30)
-        kernel.run(nb.cells[a].source, a, timeout=120)
+        def prefix(start: int, stop: int) -> None:
+            for index in range(start, stop):
+                cell = nb.cells[index]
+                if cell.cell_type == "code" and index not in test_indices:
+                    run(cell.source, 600)
 
-    def restart(a: int) -> None:
-        """A new kernel, rebuilt as TrustedExecute does: the cells before the answer again."""
-        kernel.stop()
-        kernel.start()
-        prefix(0, a)
+        def grade(entry: Entry, a: int, reset: str) -> str | None:
+            session.clear_log()
+            deadline = time.monotonic() + timeout
+            run(reset, 30)
+            run(entry.source, deadline - time.monotonic())
+            between = [i for i in range(a + 1, max(tests[entry.exercise]))
+                       if i not in test_indices and nb.cells[i].cell_type == "code"]
+            windows = {}
+            for index in between + tests[entry.exercise]:
+                if deadline - time.monotonic() <= 0:
+                    return f"TimedOut: the answer and its tests took more than {timeout:g} s"
+                result = run(nb.cells[index].source, deadline - time.monotonic(),
+                             test=index in test_indices)
+                windows[index] = result.window
+            return _decide(session, nb, entry, [(i, windows[i]) for i in tests[entry.exercise]],
+                           sources)
 
-    done = 0
-    try:
-        kernel.start()
+        def restore(a: int, reset: str) -> None:
+            run(reset, 30)
+            run(nb.cells[a].source, 120)
+
+        def restart(a: int) -> None:
+            """A new kernel, rebuilt as grading does: the cells before the answer again."""
+            session.restart(nb.cells[i].source for i in range(a)
+                            if nb.cells[i].cell_type == "code" and i not in test_indices)
+
+        done = 0
+        session.start()
         for exercise in sorted({e.exercise for e in todo}, key=answers.__getitem__):
             a = answers[exercise]
             prefix(done, a)
@@ -495,8 +437,8 @@ def run_lesson(lesson: str, todo: list[Entry], *, timeout: float = ENTRY_TIMEOUT
                 started = time.monotonic()
                 try:
                     message = grade(entry, a, reset)
-                except died as error:
-                    message = (f"KernelDied: the kernel stopped or hung ({type(error).__name__});"
+                except _KernelLost as lost:
+                    message = (f"KernelDied: the kernel stopped or hung ({lost});"
                                " grading would lose this exercise's tests")
                     restart(a)
                 outcome = Outcome(lesson, entry, message, time.monotonic() - started)
@@ -505,13 +447,30 @@ def run_lesson(lesson: str, todo: list[Entry], *, timeout: float = ENTRY_TIMEOUT
                     progress(outcome)
                 try:
                     restore(a, reset)
-                except died:
+                except (_KernelLost, KernelLost):
                     restart(a)
                     restore(a, reset)
             done = a + 1
-    finally:
-        kernel.close()
     return outcomes
+
+
+def _decide(session, nb: NotebookNode, entry: Entry, windows: list, sources: list[str]
+            ) -> str | None:
+    """The first failure of an entry's test cells, replayed in this process, or ``None``."""
+    from autograder.trusted import replay_test_cell
+
+    for index, window in windows:
+        grade_id = notebooks.nbgrader_meta(nb.cells[index])["grade_id"]
+        entries = session.answers(window)
+        if entries is None:
+            return "CheckFailed: the recorded answers were too large to grade"
+        outputs = replay_test_cell(nb.cells[index].source, entries, grade_id=grade_id)
+        errors = [o for o in outputs if o.output_type == "error"]
+        if errors:
+            return f"{errors[0].ename}: {errors[0].evalue}"
+    answer = {entry.exercise: entry.source}
+    violation = shortcuts.violations(answer, sources).get(entry.exercise)
+    return f"CheckFailed: {violation}" if violation else None
 
 
 def _run_job(lesson: str, todo: list[Entry], timeout: float) -> list[Outcome]:
