@@ -4,12 +4,18 @@
 * A released lesson fails every graded test with a failed check
   (``CheckFailed``, an ``AssertionError``) and raises nothing anywhere else, so
   a student who opens it sees only "not implemented yet" at the checks.
+
+Both run the way grading runs a submission (:func:`graded`): in the sandboxed kernel
+session of :mod:`autograder.kernel_session`, with every test cell decided by replaying
+its recorded answers against the oracle in this process.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from nbformat import NotebookNode
 
 from autograder import notebooks
 from autograder.config import RELEASE_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY
@@ -32,8 +38,19 @@ def _label(nb, index: int) -> str:
     return f"cell {index}" + (f" ({meta['grade_id']})" if "grade_id" in meta else "")
 
 
+def graded(path: Path) -> NotebookNode:
+    """The notebook at ``path`` run as grading runs it (test cells replayed here)."""
+    from autograder.config import course_config
+    from autograder.trusted import TrustedExecute
+
+    nb = notebooks.read(path)
+    TrustedExecute(config=course_config()).preprocess(
+        nb, {"metadata": {"path": str(path.parent)}})
+    return nb
+
+
 def verify_solution(path: Path) -> Report:
-    nb = notebooks.execute(notebooks.read(path), cwd=path.parent)
+    nb = graded(path)
     report = Report(path)
     for index, cell in enumerate(nb.cells):
         for error in notebooks.errors(cell):
@@ -44,7 +61,7 @@ def verify_solution(path: Path) -> Report:
 
 
 def verify_lesson(path: Path) -> Report:
-    nb = notebooks.execute(notebooks.read(path), cwd=path.parent)
+    nb = graded(path)
     report = Report(path)
     test_cells = {c.index for c in notebooks.graded_cells(nb) if c.kind == "tests"}
     for index, cell in enumerate(nb.cells):
