@@ -1,32 +1,83 @@
 """Find the submissions in a folder or an LMS download, and say what is wrong with bad ones.
 
-Accepted layouts (the first that fits a file wins):
+Accepted layouts:
 
 * nbgrader's ``<student>/<lesson>/<any name>.ipynb``;
 * one folder per student, ``<student>/<any name>.ipynb``;
 * a flat folder or zip whose file names carry the student id, as LMS downloads do:
   Canvas ``name[_LATE]_<userid>_<submissionid>_<file>.ipynb``, Moodle
-  ``<Full Name>_<id>_assignsubmission_file_<file>.ipynb``, or any pattern given with
-  a ``student`` group.
+  ``<Full Name>_<id>_assignsubmission_file_<file>.ipynb`` (or a Moodle folder
+  ``<Full Name>_<id>_assignsubmission_file_/``), or any pattern given with a ``student``
+  group;
+* any of these inside a zip, and zips inside those (a student's uploaded zip), up to
+  :attr:`Limits.depth` deep.
 
-A notebook's lesson is recognised from its graded cells, so a renamed notebook is still
-graded. An empty, non-UTF-8 or malformed file is reported with a reason, never skipped
-silently.
+**Identity.** A notebook belongs to the student named by the *outermost* name the LMS
+wrote: walking its path from the top, the first name that matches an LMS pattern gives
+the student id; failing that, the top folder (a folder named like a lesson is skipped);
+failing that, the file name up to its first ``_``. A zip holding one folder around
+everything (``submissions/...``) is unwrapped first, unless that folder is the only
+thing naming a student. Names inside a student's upload never change whose work it is:
+when one of them names another student (``bob_1002_502_x.ipynb`` inside Ada's upload),
+the notebook is not graded and its row says so, for a person to decide. Ids are
+sanitized (letters, digits, space and ``-._@+``; no leading punctuation; at most 64
+characters): an id that had to be changed gets a short digest of the original, so that
+two different names never become one id.
+
+**Lesson.** A notebook's lesson is recognised from its graded cells, so a renamed
+notebook is still graded. When the file sits where another lesson was expected (an
+nbgrader lesson folder, or a download graded for one lesson), the row says which lesson
+the notebook really is.
+
+**One notebook per student and lesson.** When a student has several readable notebooks
+of one lesson, the newest (zip entry time or file modification time; then the last by
+path) is graded and every other one gets a row saying which one was graded instead.
+
+**Caps** (:class:`Limits`; nothing is written to disk, every file is read in chunks of
+1 MiB): a notebook of at most 32 MiB, a nested zip of at most 128 MiB, 512 MiB of
+notebooks and nested zips read in all, 20,000 entries per zip, an entry at most 200 times
+larger than its compressed size (beyond 1 MiB), 3 zips deep, 64 folders deep. What
+exceeds a cap gets a row with the reason.
+
+Every problem (empty, not UTF-8, not JSON, nbformat 3, no graded cell, another lesson's
+notebook, a zip entry with ``..`` or an absolute path, a symbolic link or special file,
+too large, unreadable zip) yields a :class:`Submission` with a one-line ``problem``;
+nothing is skipped silently except LMS and editor clutter (``__MACOSX/``, hidden files
+and folders such as ``.ipynb_checkpoints``) and files of lessons not being graded.
+:func:`collect` raises only for an invalid ``student_pattern``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import hashlib
+import io
 import json
+import os
 import re
+import stat
+import struct
+import unicodedata
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 LMS_PATTERNS = (
-    re.compile(r"^(?P<name>[^_/]+)(?:_LATE)?_(?P<student>\d+)_(?P<submission>\d+)_(?P<file>.+)$"),
-    re.compile(r"^(?P<name>[^/]+?)_(?P<student>\d+)_assignsubmission_file_(?P<file>.+)$"),
+    re.compile(r"^(?P<name>.+?)(?:_LATE)?_(?P<student>\d+)_(?P<submission>\d+)_(?P<file>.+)$",
+               re.DOTALL),
+    re.compile(r"^(?P<name>.+?)_(?P<student>\d+)_assignsubmission_[a-z]+_?(?P<file>.*)$",
+               re.DOTALL),
 )
+
+#: Student id used for a problem that belongs to no student (e.g. an unreadable download).
+NOBODY = "(download)"
+
+_MIB = 1 << 20
+_CHUNK = _MIB
+_UNSAFE_ID = re.compile(r"[^\w .@+-]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -40,40 +91,380 @@ class Submission:
     problem: str | None = None
 
 
-def _files(source: Path) -> Iterator[tuple[str, bytes]]:
-    """(relative posix path, bytes) of every file under a folder or inside a zip."""
-    if source.is_file() and zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as archive:
-            for info in archive.infolist():
-                name = info.filename
-                if info.is_dir() or name.startswith("__MACOSX/") or "/." in "/" + name:
-                    continue
-                yield name, archive.read(info)
-        return
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            yield relative.as_posix(), path.read_bytes()
+@dataclass(frozen=True)
+class Limits:
+    """What intake reads at most; beyond it a file gets a row with the reason."""
+
+    notebook_bytes: int = 32 * _MIB
+    archive_bytes: int = 128 * _MIB  # a zip inside the download, read into memory
+    total_bytes: int = 512 * _MIB  # notebooks and nested zips, all together
+    entries: int = 20_000  # per zip
+    ratio: int = 200  # uncompressed / compressed size, for entries beyond 1 MiB
+    depth: int = 3  # zips inside zips
+    folders: int = 64  # folders deep
 
 
-def _student_of(relative: str, lessons: set[str], pattern: re.Pattern | None) -> str:
-    parts = PurePosixPath(relative).parts
-    name = parts[-1]
+@dataclass
+class _Budget:
+    """What is left to read of the whole download: bytes (kept or refused) and files."""
+
+    left: int
+    files: int
+    work: int
+
+
+@dataclass
+class _File:
+    """A notebook (or a problem) found in the source, before identity and lesson."""
+
+    parts: tuple[str, ...]  # path from the source's top, nested zips included
+    content: bytes = b""
+    problem: str | None = None
+    mtime: float = 0.0
+    notebook: bool = True  # False: another kind of file (only reported when nothing else)
+    origin: str | None = None  # what to show, when it is not the path
+
+
+@dataclass
+class _Candidate:
+    student: str
+    origin: str
+    content: bytes
+    problem: str | None
+    mtime: float
+    recognised: str | None = None  # lesson from the graded cells
+    placed: str | None = None  # lesson the file's place asks for
+    grade_ids: set[str] = field(default_factory=set)
+
+
+# ------------------------------------------------------------------------------ names
+
+
+def clean_text(text: str, limit: int = 200) -> str:
+    """``text`` on one printable line of at most ``limit`` characters."""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> "?"
+    text = _CONTROL.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clean_id(raw: str) -> str:
+    """A student id safe as a folder name, a glob and a CSV cell; injective on ``raw``.
+
+    A clean id is returned as it is; any other gets a digest of the original appended.
+    """
+    text = unicodedata.normalize("NFC", clean_text(raw, 10_000))
+    cleaned = re.sub(r"\s+", " ", _UNSAFE_ID.sub("_", text)).strip(" ").lstrip("=+-@._ ")
+    if cleaned == raw and 0 < len(cleaned) <= 64:
+        return cleaned
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    cleaned = cleaned[:56].rstrip(" ")
+    return f"{cleaned}-{digest}" if cleaned else f"id-{digest}"
+
+
+def _origin(parts: tuple[str, ...]) -> str:
+    return clean_text("/".join(parts))
+
+
+def _lms_student(name: str, pattern: re.Pattern | None) -> str | None:
     for candidate in ([pattern] if pattern else []) + list(LMS_PATTERNS):
         match = candidate.match(name)
         if match and match.groupdict().get("student"):
             return match.group("student")
-    if len(parts) >= 3 and parts[-2] in lessons:
-        return parts[-3]
-    if len(parts) >= 2:
-        return parts[-2] if parts[-2] not in lessons else parts[0]
-    return PurePosixPath(name).stem.split("_")[0]
+    return None
+
+
+def _identity(parts: tuple[str, ...], lessons: Collection[str],
+              pattern: re.Pattern | None) -> tuple[str, str | None]:
+    """(raw student id, conflict): the outermost name that says who uploaded the file.
+
+    A conflict is a name inside an LMS-named upload that names another student.
+    """
+    for index, part in enumerate(parts):
+        owner = _lms_student(part, pattern)
+        if owner is not None:
+            return owner, _conflict(owner, parts[index + 1:], pattern)
+        if index < len(parts) - 1 and part not in lessons:
+            return (part[:-4] if part.lower().endswith(".zip") else part), None
+    return PurePosixPath(parts[-1]).stem.split("_")[0] or parts[-1], None
+
+
+def _conflict(owner: str, inner: tuple[str, ...], pattern: re.Pattern | None) -> str | None:
+    for name in inner:
+        other = _lms_student(name, pattern)
+        if other is not None and other != owner:
+            return (f"conflict: {clean_text(name, 80)!r} inside student {clean_id(owner)}'s "
+                    f"upload is named like student {clean_id(other)}'s file; not graded: "
+                    "decide by hand whose work it is")
+    return None
+
+
+def _unwrap(files: list[_File], lessons: Collection[str], pattern: re.Pattern | None) -> None:
+    """Drop a folder that wraps everything in a zip, unless it is what names the student."""
+    while files and all(len(f.parts) >= 2 for f in files):
+        top = files[0].parts[0]
+        if any(f.parts[0] != top for f in files) or top in lessons or _lms_student(top, pattern):
+            return
+        inner = [f.parts[1:] for f in files]
+        if any(p[0] in lessons or (len(p) == 1 and not _lms_student(p[0], pattern))
+               for p in inner):
+            return
+        for f, rest in zip(files, inner, strict=True):
+            f.parts = rest
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def _read_stream(read, cap: int, budget: _Budget, too_large: str) -> bytes | str:
+    """Up to ``cap`` bytes from ``read`` in chunks, or the reason it is refused.
+
+    What is kept counts against ``budget.left``; what was read and refused counts against
+    ``budget.work``, so that a zip bomb's many entries cost a bounded amount of inflating.
+    """
+    chunks, size = [], 0
+    while chunk := read(_CHUNK):
+        size += len(chunk)
+        if size > budget.left or size > budget.work:
+            budget.work -= size
+            return "the download holds more than the intake reads in all: not read"
+        if size > cap:
+            budget.work -= size
+            return too_large
+        chunks.append(chunk)
+    budget.left -= size
+    return b"".join(chunks)
+
+
+def _too_large(kind: str, cap: int) -> str:
+    return f"{_what(kind)} is larger than {cap // _MIB} MiB: not read"
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name, decoding names written as UTF-8 without saying so."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+            name = name.encode("cp437").decode("utf-8")
+    return name.replace("\\", "/")
+
+
+def _unsafe(name: str) -> bool:
+    return name.startswith("/") or ".." in name.split("/") or bool(re.match(r"^[A-Za-z]:", name))
+
+
+def _without_utf8_flags(data: bytes) -> bytes:
+    """``data`` with the "names are UTF-8" flag cleared in every header of the zip."""
+    patched = bytearray(data)
+    end = patched.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(patched):
+        return data
+    count, _, offset = struct.unpack_from("<HII", patched, end + 10)
+    for _ in range(count):
+        if offset + 46 > len(patched) or patched[offset:offset + 4] != b"PK\x01\x02":
+            break
+        local = struct.unpack_from("<I", patched, offset + 42)[0]
+        for flags_at in (offset + 8, local + 6 if local + 8 <= end else None):
+            if flags_at is not None:
+                flags = struct.unpack_from("<H", patched, flags_at)[0]
+                struct.pack_into("<H", patched, flags_at, flags & ~0x800)
+        offset += 46 + sum(struct.unpack_from("<HHH", patched, offset + 28))
+    return bytes(patched)
+
+
+def _open_zip(source: Path | bytes, limits: Limits) -> zipfile.ZipFile:
+    """A zip from a path or bytes, tolerating names that claim to be UTF-8 but are not."""
+    try:
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except UnicodeDecodeError:
+        if isinstance(source, bytes):
+            data = source
+        elif source.stat().st_size <= limits.archive_bytes:
+            data = source.read_bytes()
+        else:
+            raise
+        return zipfile.ZipFile(io.BytesIO(_without_utf8_flags(data)))
+
+
+def _zip_files(source: Path | bytes, prefix: tuple[str, ...], depth: int, limits: Limits,
+               budget: _Budget) -> Iterator[_File]:
+    """Notebooks (and problems) in a zip, recursing into nested zips."""
+    try:
+        archive = _open_zip(source, limits)
+    except Exception as error:  # a broken archive must not stop the others
+        yield _File(prefix or (NOBODY,), problem=f"not a readable zip ({_error(error)})")
+        return
+    with archive:
+        for info in archive.infolist():
+            if budget.files <= 0:
+                yield _File(prefix or (NOBODY,), problem=(
+                    f"the download holds more than {limits.entries} files: the rest was not read"))
+                return
+            budget.files -= 1
+            yield from _zip_entry(archive, info, prefix, depth, limits, budget)
+
+
+def _zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, prefix: tuple[str, ...],
+               depth: int, limits: Limits, budget: _Budget) -> Iterator[_File]:
+    name = _zip_name(info)
+    parts = tuple(p for p in name.split("/") if p not in ("", ".", "..") and not (
+        p.endswith(":") and len(p) == 2))
+    if info.is_dir() or not parts or _hidden(parts):
+        return
+    kind = _kind(parts[-1])
+    if _unsafe(name):
+        yield _File(prefix + parts, problem=(
+            "the zip entry's path is absolute or goes up with '..': not read"),
+            origin=_origin((*prefix, name)))
+        return
+    if kind is None:
+        yield _File(prefix + parts, notebook=False)
+        return
+    yield from _found(prefix + parts, kind, _read_entry(archive, info, kind, limits, budget),
+                      _zip_time(info), depth, limits, budget)
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, limits: Limits,
+                budget: _Budget) -> bytes | str:
+    """An entry's bytes, or why not: too large, or expanding like a zip bomb."""
+    cap = limits.notebook_bytes if kind == "notebook" else limits.archive_bytes
+    bomb = (f"{_what(kind)} expands more than {limits.ratio} times its compressed size "
+            "(a zip bomb?): not read")
+    if info.file_size > cap:
+        return _too_large(kind, cap)
+    ratio_cap = max(limits.ratio * info.compress_size, _MIB)
+    if info.file_size > ratio_cap:
+        return bomb
+    try:
+        with archive.open(info) as stream:
+            return _read_stream(stream.read, min(cap, ratio_cap), budget,
+                                bomb if ratio_cap < cap else _too_large(kind, cap))
+    except Exception as error:  # bad CRC, encrypted entry, unknown compression...
+        return f"the zip entry cannot be read ({_error(error)})"
+
+
+def _found(parts: tuple[str, ...], kind: str, data: bytes | str, mtime: float, depth: int,
+           limits: Limits, budget: _Budget) -> Iterator[_File]:
+    """A notebook's bytes, or the files of a nested zip, or the problem reading them."""
+    if isinstance(data, str):
+        yield _File(parts, problem=data, mtime=mtime)
+    elif kind == "notebook":
+        yield _File(parts, content=data, mtime=mtime)
+    elif depth >= limits.depth:
+        yield _File(parts, problem=f"a zip nested more than {limits.depth} deep: not read")
+    else:
+        yield from _zip_files(data, parts, depth + 1, limits, budget)
+        budget.left += len(data)  # the nested zip itself is no longer held
+
+
+def _folder_files(root: Path, limits: Limits, budget: _Budget) -> Iterator[_File]:
+    """Notebooks (and problems) under a folder, never following a symbolic link."""
+    stack: list[tuple[Path, tuple[str, ...]]] = [(root, ())]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name, reverse=True)
+        except OSError as error:
+            yield _File(prefix or (NOBODY,), problem=f"the folder cannot be read ({_error(error)})")
+            continue
+        for entry in entries:
+            parts = (*prefix, entry.name)
+            if _hidden(parts):
+                continue
+            if budget.files <= 0:
+                yield _File(parts, problem=(
+                    f"the download holds more than {limits.entries} files: the rest was not read"))
+                return
+            budget.files -= 1
+            yield from _folder_entry(entry, parts, stack, limits, budget)
+
+
+def _folder_entry(entry: os.DirEntry, parts: tuple[str, ...], stack: list, limits: Limits,
+                  budget: _Budget) -> Iterator[_File]:
+    kind = _kind(entry.name)
+    try:
+        if entry.is_symlink():
+            yield _File(parts, problem="a symbolic link: not followed",
+                        notebook=kind is not None or entry.is_dir())
+        elif entry.is_dir(follow_symlinks=False):
+            if len(parts) > limits.folders:
+                yield _File(parts, problem=f"more than {limits.folders} folders deep: not read")
+            else:
+                stack.append((Path(entry.path), parts))
+        elif kind is None:
+            yield _File(parts, notebook=False)
+        else:
+            mtime = entry.stat(follow_symlinks=False).st_mtime
+            yield from _found(parts, kind, _read_file(Path(entry.path), kind, limits, budget),
+                              mtime, 1, limits, budget)
+    except OSError as error:
+        yield _File(parts, problem=f"cannot be read ({_error(error)})")
+
+
+def _read_file(path: Path, kind: str, limits: Limits, budget: _Budget) -> bytes | str:
+    """A regular file's bytes (no link, no pipe or device), or the reason it is refused."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb", buffering=0) as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return "not a regular file (a pipe, socket or device): not read"
+        cap = limits.notebook_bytes if kind == "notebook" else limits.archive_bytes
+        return _read_stream(handle.read, cap, budget, _too_large(kind, cap))
+
+
+def _kind(name: str) -> str | None:
+    lowered = name.lower()
+    return "notebook" if lowered.endswith(".ipynb") else "zip" if lowered.endswith(
+        ".zip") else None
+
+
+def _what(kind: str) -> str:
+    return "the notebook" if kind == "notebook" else "the zip"
+
+
+def _hidden(parts: tuple[str, ...]) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in parts)
+
+
+def _zip_time(info: zipfile.ZipInfo) -> float:
+    try:
+        return datetime.datetime(*info.date_time).timestamp()
+    except (ValueError, OverflowError, TypeError):
+        return 0.0
+
+
+def _error(error: BaseException) -> str:
+    return clean_text(f"{type(error).__name__}: {error}", 160)
+
+
+def _files(source: Path, limits: Limits) -> Iterator[_File]:
+    """Every notebook (and problem) under a folder, inside a zip, or the file itself."""
+    budget = _Budget(limits.total_bytes, limits.entries, 4 * limits.total_bytes)
+    try:
+        if source.is_dir():
+            yield from _folder_files(source, limits, budget)
+        elif zipfile.is_zipfile(source):
+            yield from _zip_files(source, (), 1, limits, budget)
+        elif _kind(source.name) == "notebook":
+            yield from _found((source.name,), "notebook",
+                              _read_file(source, "notebook", limits, budget),
+                              source.stat().st_mtime, 1, limits, budget)
+        else:
+            yield _File((NOBODY,), problem=(f"{clean_text(source.name, 80)!r} is neither a "
+                                            "folder, a zip nor a notebook"))
+    except Exception as error:
+        yield _File((NOBODY,), problem=f"the download cannot be read ({_error(error)})")
+
+
+# ------------------------------------------------------------------------------ notebooks
 
 
 def _grade_ids(notebook: dict) -> set[str]:
     ids = set()
-    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
+    cells = notebook.get("cells")
+    for cell in cells if isinstance(cells, list) else []:
+        metadata = cell.get("metadata") if isinstance(cell, dict) else None
+        meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
         if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
             ids.add(meta["grade_id"])
     return ids
@@ -91,49 +482,154 @@ def _read_notebook(content: bytes) -> tuple[dict | None, str | None]:
     except json.JSONDecodeError as error:
         return None, (f"the file is not a valid notebook (JSON error: {error.msg}, "
                       f"line {error.lineno})")
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+    except RecursionError:
+        return None, "the file is not a valid notebook (JSON nested too deeply)"
+    if not isinstance(notebook, dict):
         return None, "the file is JSON but not a notebook (no list of cells)"
+    version = notebook.get("nbformat")
+    if isinstance(version, int) and version != 4:
+        return None, (f"nbformat {version} notebook: open and save it in JupyterLab 4"
+                      if version < 4 else f"nbformat {version} notebook: not supported")
+    if not isinstance(notebook.get("cells"), list):
+        return None, ("nbformat 3 notebook: open and save it in JupyterLab 4"
+                      if "worksheets" in notebook
+                      else "the file is JSON but not a notebook (no list of cells)")
     return notebook, None
 
 
-def collect(source: Path, lesson_ids: dict[str, set[str]],
-            student_pattern: str | None = None) -> list[Submission]:
-    """Every notebook under ``source`` (folder or zip), matched to a student and a lesson.
+def _lesson_number(lesson: str) -> str:
+    return lesson.split("-")[0]
 
-    ``lesson_ids`` maps each lesson to the grade ids of its cells.
+
+# ------------------------------------------------------------------------------ collect
+
+
+def collect(source: Path, lesson_ids: dict[str, set[str]], student_pattern: str | None = None,
+            lessons: Collection[str] | None = None,
+            limits: Limits | None = None) -> list[Submission]:
+    """Every notebook under ``source`` (folder, zip or notebook), matched to a student and lesson.
+
+    ``lesson_ids`` maps each lesson of the course to the grade ids of its cells (every
+    lesson, so that another lesson's notebook is named as such); ``lessons`` are the
+    lessons being graded (default: all of them). Notebooks of other lessons are left out,
+    unless they sit where a graded lesson's notebook was expected.
     """
-    pattern = re.compile(student_pattern) if student_pattern else None
-    found: list[Submission] = []
-    for relative, content in _files(source):
-        if not relative.endswith(".ipynb"):
-            continue
-        student = _student_of(relative, set(lesson_ids), pattern)
-        notebook, problem = _read_notebook(content)
-        lesson = None
-        if notebook is not None:
-            ids = _grade_ids(notebook)
-            overlap = {name: len(ids & known) for name, known in lesson_ids.items()}
-            best = max(overlap, key=overlap.get, default=None)
-            if best is not None and overlap[best] > 0:
-                lesson = best
+    pattern = _pattern(student_pattern)
+    wanted = set(lesson_ids if lessons is None else lessons)
+    files = list(_files(Path(source), limits or Limits()))
+    _unwrap(files, lesson_ids, pattern)
+    candidates: list[_Candidate] = []
+    others: dict[str, list[str]] = {}
+    for found in files:
+        try:
+            if found.notebook or found.problem:
+                candidates.append(_candidate(found, lesson_ids, wanted, pattern))
             else:
-                folder_lesson = next((p for p in PurePosixPath(relative).parts if p in lesson_ids),
-                                     None)
-                lesson = folder_lesson
-                problem = ("no graded cell of any lesson was found: the notebook's cells were "
-                           "deleted or it is not a course notebook")
-        found.append(Submission(student, lesson, relative, content, problem))
-    return _one_per_student_and_lesson(found)
+                student = _student(found.parts, lesson_ids, pattern)[0]
+                others.setdefault(student, []).append(_origin(found.parts))
+        except Exception as error:  # whatever a file holds, the others are still read
+            candidates.append(_Candidate(NOBODY, _origin(found.parts), b"",
+                                         f"cannot be read ({_error(error)})", 0.0))
+    return _submissions(candidates, others, wanted)
 
 
-def _one_per_student_and_lesson(found: list[Submission]) -> list[Submission]:
-    """Keep one notebook per (student, lesson): a readable one, and the last by name."""
-    chosen: dict[tuple[str, str | None], Submission] = {}
-    for submission in sorted(found, key=lambda s: s.origin):
-        key = (submission.student, submission.lesson)
-        current = chosen.get(key)
-        if current is None or (current.problem and not submission.problem) or (
-            bool(current.problem) == bool(submission.problem)
-        ):
-            chosen[key] = submission
-    return sorted(chosen.values(), key=lambda s: (s.lesson or "", s.student))
+def _pattern(student_pattern: str | None) -> re.Pattern | None:
+    if not student_pattern:
+        return None
+    try:
+        pattern = re.compile(student_pattern)
+    except re.error as error:
+        raise ValueError(f"the student pattern is not a regular expression: {error}") from None
+    if "student" not in pattern.groupindex:
+        raise ValueError("the student pattern has no `student` group: (?P<student>...)")
+    return pattern
+
+
+def _student(parts: tuple[str, ...], lessons: Collection[str],
+             pattern: re.Pattern | None) -> tuple[str, str | None]:
+    """(sanitized student id, conflict) of a file at ``parts``."""
+    if parts == (NOBODY,):
+        return NOBODY, None
+    owner, conflict = _identity(parts, lessons, pattern)
+    return clean_id(owner), conflict
+
+
+def _candidate(found: _File, lesson_ids: dict[str, set[str]], wanted: set[str],
+               pattern: re.Pattern | None) -> _Candidate:
+    student, conflict = _student(found.parts, lesson_ids, pattern)
+    candidate = _Candidate(student, found.origin or _origin(found.parts), found.content,
+                           found.problem, found.mtime)
+    folder = next((p for p in found.parts[:-1] if p in lesson_ids), None)
+    candidate.placed = folder or (next(iter(wanted)) if len(wanted) == 1 else None)
+    if candidate.problem is None:
+        notebook, candidate.problem = _read_notebook(found.content)
+        if notebook is not None:
+            candidate.recognised = _recognise(_grade_ids(notebook), lesson_ids)
+            if candidate.recognised is None:
+                candidate.problem = ("no graded cell of any lesson was found: the notebook's "
+                                     "cells were deleted or it is not a course notebook")
+    if conflict:
+        candidate.problem = f"{candidate.problem}; {conflict}" if candidate.problem else conflict
+    return candidate
+
+
+def _recognise(ids: set[str], lesson_ids: dict[str, set[str]]) -> str | None:
+    """The lesson most of ``ids`` belong to (None when none does)."""
+    overlap = {name: len(ids & known) for name, known in sorted(lesson_ids.items())}
+    best = max(overlap, key=overlap.__getitem__, default=None)
+    return best if best is not None and overlap[best] > 0 else None
+
+
+def _problem_lesson(c: _Candidate, wanted: set[str]) -> str | bool | None:
+    """The lesson a problem row goes to; False: the file belongs to a lesson not graded now."""
+    for lesson in (c.recognised, c.placed):
+        if lesson is not None:
+            return lesson if lesson in wanted else False
+    return None
+
+
+def _submissions(candidates: list[_Candidate], others: dict[str, list[str]],
+                 wanted: set[str]) -> list[Submission]:
+    """One graded notebook per (student, lesson) and a row for every other file."""
+    rows: list[Submission] = []
+    readable: dict[tuple[str, str], list[_Candidate]] = {}
+    for c in candidates:
+        if c.problem is None and c.recognised in wanted:
+            readable.setdefault((c.student, c.recognised), []).append(c)
+    for (student, lesson), group in readable.items():
+        rows.extend(_newest(student, lesson, group))
+    for c in candidates:
+        if c.problem is not None:
+            lesson = _problem_lesson(c, wanted)
+            if lesson is not False:
+                rows.append(Submission(c.student, lesson, c.origin, c.content, c.problem))
+        elif c.placed in wanted and c.recognised != c.placed and (
+                (c.student, c.placed) not in readable):
+            rows.append(Submission(c.student, c.placed, c.origin, c.content, (
+                f"this is lesson {_lesson_number(c.recognised)}'s notebook ({c.recognised}), "
+                f"not {c.placed}'s" + (f"; graded as {c.recognised}"
+                                       if c.recognised in wanted else ""))))
+    have = {c.student for c in candidates}
+    for student, names in others.items():
+        if student not in have:
+            rows.append(_no_notebook(student, names, wanted))
+    return sorted(rows, key=lambda s: (s.lesson or "", s.student, s.problem or "", s.origin))
+
+
+def _newest(student: str, lesson: str, group: list[_Candidate]) -> list[Submission]:
+    """The newest notebook of a group graded, every other one with a row saying so."""
+    group.sort(key=lambda c: (c.mtime, c.origin))
+    chosen = group[-1]
+    rows = [Submission(student, lesson, chosen.origin, chosen.content)]
+    for other in group[:-1]:
+        rows.append(Submission(student, lesson, other.origin, other.content, (
+            f"not graded: {len(group)} notebooks of this student for {lesson}; the newest, "
+            f"{clean_text(chosen.origin, 80)!r}, was graded instead")))
+    return rows
+
+
+def _no_notebook(student: str, names: list[str], wanted: set[str]) -> Submission:
+    listed = ", ".join(clean_text(PurePosixPath(n).name, 40) for n in names[:3])
+    more = ", ..." if len(names) > 3 else ""
+    return Submission(student, next(iter(wanted)) if len(wanted) == 1 else None, names[0], b"",
+                      f"no notebook in this upload (found: {listed}{more})")
