@@ -66,8 +66,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not source.exists():
         print(f"no submissions at {source}")
         return 1
-    found = intake.collect(source, classgrade.lesson_grade_ids(course, lessons),
-                           student_pattern=args.student_pattern)
+    try:
+        found = intake.collect(source, classgrade.lesson_grade_ids(course, _lessons([])),
+                               student_pattern=args.student_pattern, lessons=lessons)
+    except ValueError as error:  # an invalid --student-pattern
+        print(error, file=sys.stderr)
+        return 1
     found = [s for s in found if s.lesson in lessons or s.lesson is None]
     print(f"{len(found)} submission(s) from {source}, grading with {args.workers} worker(s)")
     run = classgrade.ClassRun(course, workers=args.workers, force=args.force)
