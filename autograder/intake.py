@@ -18,8 +18,10 @@ the student id; failing that, the top folder (a folder named like a lesson is sk
 failing that, the file name up to its first ``_``. A zip holding one folder around
 everything (``submissions/...``) is unwrapped first, unless that folder is the only
 thing naming a student. Names inside a student's upload never change whose work it is:
-when one of them names another student (``bob_1002_502_x.ipynb`` inside Ada's upload),
-the notebook is not graded and its row says so, for a person to decide. Ids are
+when a file inside an LMS-named upload is named like another student's LMS file
+(``bob_1002_502_x.ipynb`` inside Ada's ``ada_1001_501_work.zip``), the notebook is not
+graded and its row says so, for a person to decide. (Inside a folder the instructor
+named, e.g. ``ada/bob_1002_502_x.ipynb``, the folder decides.) Ids are
 sanitized (letters, digits, space and ``-._@+``; no leading punctuation; at most 64
 characters): an id that had to be changed gets a short digest of the original, so that
 two different names never become one id.
@@ -33,11 +35,14 @@ the notebook really is.
 of one lesson, the newest (zip entry time or file modification time; then the last by
 path) is graded and every other one gets a row saying which one was graded instead.
 
-**Caps** (:class:`Limits`; nothing is written to disk, every file is read in chunks of
-1 MiB): a notebook of at most 32 MiB, a nested zip of at most 128 MiB, 512 MiB of
-notebooks and nested zips read in all, 20,000 entries per zip, an entry at most 200 times
-larger than its compressed size (beyond 1 MiB), 3 zips deep, 64 folders deep. What
-exceeds a cap gets a row with the reason.
+**Caps** (:class:`Limits`). Nothing is extracted to disk; every file is read in chunks of
+1 MiB and refused as soon as it passes a cap: a notebook of at most 32 MiB, a nested zip
+of at most 128 MiB, an entry at most 200 times its compressed size (beyond 1 MiB; refused
+from its declared size before reading when that already says so), zips at most 3 deep,
+folders at most 64 deep, 20,000 files in the whole download, 512 MiB kept in all
+(notebooks and the nested zip being read), and 2 GiB more inflated for entries that were
+refused, so that a zip bomb costs bounded memory and time. What passes a cap gets a row
+with the reason; past the file or byte budget, the rest of the download gets rows too.
 
 Every problem (empty, not UTF-8, not JSON, nbformat 3, no graded cell, another lesson's
 notebook, a zip entry with ``..`` or an absolute path, a symbolic link or special file,
@@ -222,7 +227,7 @@ def _read_stream(read, cap: int, budget: _Budget, too_large: str) -> bytes | str
     ``budget.work``, so that a zip bomb's many entries cost a bounded amount of inflating.
     """
     chunks, size = [], 0
-    while chunk := read(_CHUNK):
+    while budget.left > 0 and budget.work > 0 and (chunk := read(_CHUNK)):
         size += len(chunk)
         if size > budget.left or size > budget.work:
             budget.work -= size
@@ -231,6 +236,8 @@ def _read_stream(read, cap: int, budget: _Budget, too_large: str) -> bytes | str
             budget.work -= size
             return too_large
         chunks.append(chunk)
+    if budget.left <= 0 or budget.work <= 0:
+        return "the download holds more than the intake reads in all: not read"
     budget.left -= size
     return b"".join(chunks)
 
