@@ -171,11 +171,19 @@ def _origin(parts: tuple[str, ...]) -> str:
 
 
 def _lms_student(name: str, pattern: re.Pattern | None) -> str | None:
-    for candidate in ([pattern] if pattern else []) + list(LMS_PATTERNS):
-        match = candidate.match(name)
-        if match and match.groupdict().get("student"):
+    """The student id an LMS wrote into ``name``, or None.
+
+    The instructor's pattern decides when it matches. Otherwise, of the LMS patterns that
+    match, the one whose id comes first wins: the LMS writes its prefix before the
+    student's own file name, so a student's file named like another LMS's download
+    (``Eve_1003_assignsubmission_file_bob_1002_502_x.ipynb``) stays the uploader's.
+    """
+    if pattern is not None:
+        match = pattern.match(name)
+        if match and match.group("student"):
             return match.group("student")
-    return None
+    matches = [m for m in (p.match(name) for p in LMS_PATTERNS) if m]
+    return min(matches, key=lambda m: m.start("student")).group("student") if matches else None
 
 
 def _identity(parts: tuple[str, ...], lessons: Collection[str],

@@ -207,6 +207,14 @@ CASES = [
         "Bob Hopper_1002_assignsubmission_file_nb.ipynb": notebook(L01, "bob")}),
         {"1003": (L01, "eve"), "1002": (L01, "bob")}, {},
         "the outermost LMS name of one file wins over a name inside it"),
+    IntakeCase("canvas-name-in-moodle-upload", zipped({
+        "Eve Smith_1003_assignsubmission_file_hopperbob_1002_502_derivatives.ipynb":
+            notebook(L01, "eve"),
+        "Eve Smith_1003_assignsubmission_file_Bob_1002_assignsubmission_file_x.ipynb":
+            notebook(L05, "eve5"),
+        "Bob Hopper_1002_assignsubmission_file_derivatives.ipynb": notebook(L01, "bob")}),
+        {"1003": [(L01, "eve"), (L05, "eve5")], "1002": (L01, "bob")}, {},
+        "a Moodle file whose student-chosen part is named like a Canvas or Moodle file"),
     IntakeCase("impersonating-folder-layout", folder({
         "ada/01-derivatives/hopperbob_1002_502_derivatives.ipynb": notebook(L01, "ada"),
         "1002/01-derivatives/derivatives.ipynb": notebook(L01, "bob")}),
