@@ -61,12 +61,14 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 import struct
+import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 LMS_PATTERNS = (
@@ -103,7 +105,7 @@ class Limits:
     notebook_bytes: int = 32 * _MIB
     archive_bytes: int = 128 * _MIB  # a zip inside the download, read into memory
     total_bytes: int = 512 * _MIB  # notebooks and nested zips, all together
-    entries: int = 20_000  # per zip
+    entries: int = 20_000  # files in the whole download
     ratio: int = 200  # uncompressed / compressed size, for entries beyond 1 MiB
     depth: int = 3  # zips inside zips
     folders: int = 64  # folders deep
@@ -111,7 +113,7 @@ class Limits:
 
 @dataclass
 class _Budget:
-    """What is left to read of the whole download: bytes (kept or refused) and files."""
+    """What is left of the whole download's caps: bytes kept, files, bytes refused."""
 
     left: int
     files: int
@@ -139,7 +141,6 @@ class _Candidate:
     mtime: float
     recognised: str | None = None  # lesson from the graded cells
     placed: str | None = None  # lesson the file's place asks for
-    grade_ids: set[str] = field(default_factory=set)
 
 
 # ------------------------------------------------------------------------------ names
@@ -212,7 +213,7 @@ def _conflict(owner: str, inner: tuple[str, ...], pattern: re.Pattern | None) ->
 
 
 def _unwrap(files: list[_File], lessons: Collection[str], pattern: re.Pattern | None) -> None:
-    """Drop a folder that wraps everything in a zip, unless it is what names the student."""
+    """Drop a folder that wraps everything, unless it is what names the student."""
     while files and all(len(f.parts) >= 2 for f in files):
         top = files[0].parts[0]
         if any(f.parts[0] != top for f in files) or top in lessons or _lms_student(top, pattern):
@@ -267,44 +268,59 @@ def _unsafe(name: str) -> bool:
     return name.startswith("/") or ".." in name.split("/") or bool(re.match(r"^[A-Za-z]:", name))
 
 
-def _without_utf8_flags(data: bytes) -> bytes:
-    """``data`` with the "names are UTF-8" flag cleared in every header of the zip."""
-    patched = bytearray(data)
-    end = patched.rfind(b"PK\x05\x06")
-    if end < 0 or end + 22 > len(patched):
-        return data
-    count, _, offset = struct.unpack_from("<HII", patched, end + 10)
+def _clear_utf8_flags(handle) -> None:
+    """Clear the "names are UTF-8" flag in every header of the zip open in ``handle``."""
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(0, size - (1 << 16) - 22))
+    tail = handle.read()
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(tail):
+        return
+    count, directory_size, offset = struct.unpack_from("<HII", tail, end + 10)
+    handle.seek(offset)
+    directory = bytearray(handle.read(min(directory_size, size - offset)))
+    position = 0
     for _ in range(count):
-        if offset + 46 > len(patched) or patched[offset:offset + 4] != b"PK\x01\x02":
+        if position + 46 > len(directory) or directory[position:position + 4] != b"PK\x01\x02":
             break
-        local = struct.unpack_from("<I", patched, offset + 42)[0]
-        for flags_at in (offset + 8, local + 6 if local + 8 <= end else None):
-            if flags_at is not None:
-                flags = struct.unpack_from("<H", patched, flags_at)[0]
-                struct.pack_into("<H", patched, flags_at, flags & ~0x800)
-        offset += 46 + sum(struct.unpack_from("<HHH", patched, offset + 28))
-    return bytes(patched)
+        directory[position + 9] &= ~0x08  # bit 11 of the little-endian flags
+        local = struct.unpack_from("<I", directory, position + 42)[0]
+        if local + 8 <= offset:
+            handle.seek(local + 7)
+            flags_high = handle.read(1)
+            handle.seek(local + 7)
+            handle.write(bytes([flags_high[0] & ~0x08]))
+        position += 46 + sum(struct.unpack_from("<HHH", directory, position + 28))
+    handle.seek(offset)
+    handle.write(directory)
 
 
-def _open_zip(source: Path | bytes, limits: Limits) -> zipfile.ZipFile:
-    """A zip from a path or bytes, tolerating names that claim to be UTF-8 but are not."""
+def _open_zip(source: Path | bytes) -> zipfile.ZipFile:
+    """A zip from a path or bytes, tolerating names that claim to be UTF-8 but are not.
+
+    Such a zip is copied (to memory, or for a download to a temporary file) and its
+    headers are patched so that zipfile reads every name as cp437.
+    """
     try:
         return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except UnicodeDecodeError:
         if isinstance(source, bytes):
-            data = source
-        elif source.stat().st_size <= limits.archive_bytes:
-            data = source.read_bytes()
+            copy = io.BytesIO(source)
         else:
-            raise
-        return zipfile.ZipFile(io.BytesIO(_without_utf8_flags(data)))
+            copy = tempfile.TemporaryFile()  # noqa: SIM115 (unlinked; closed when dropped)
+            with open(source, "rb") as original:
+                shutil.copyfileobj(original, copy)
+        _clear_utf8_flags(copy)
+        copy.seek(0)
+        return zipfile.ZipFile(copy)
 
 
 def _zip_files(source: Path | bytes, prefix: tuple[str, ...], depth: int, limits: Limits,
                budget: _Budget) -> Iterator[_File]:
     """Notebooks (and problems) in a zip, recursing into nested zips."""
     try:
-        archive = _open_zip(source, limits)
+        archive = _open_zip(source)
     except Exception as error:  # a broken archive must not stop the others
         yield _File(prefix or (NOBODY,), problem=f"not a readable zip ({_error(error)})")
         return

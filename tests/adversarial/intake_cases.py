@@ -153,6 +153,15 @@ def _bad_utf8_zip(root: Path) -> Path:
     return path
 
 
+def _bad_utf8_nested(root: Path) -> Path:
+    """The same, as a student's uploaded zip inside the download."""
+    upload = _bad_utf8_zip(root).read_bytes()
+    path = root / "outer.zip"
+    make_zip({"eve_1003_503_upload.zip": upload,
+              "hopperbob_1002_502_derivatives.ipynb": notebook(L01, "bob")}, path)
+    return path
+
+
 def _cp437_zip(root: Path) -> Path:
     """Names written as UTF-8 without the flag, as many zip tools do."""
     name = "Zoë Ærø_1011_assignsubmission_file_nb.ipynb"
@@ -363,6 +372,8 @@ CASES = [
     # ----------------------------------------------------------------- names
     IntakeCase("non-utf8-zip-names", _bad_utf8_zip, {"1001": (L01, "ada"), "1002": (L01, "bob")},
                {}, "names flagged UTF-8 that are not: the download is still read"),
+    IntakeCase("non-utf8-names-in-an-upload", _bad_utf8_nested, {"1002": (L01, "bob")},
+               {"1003": "conflict"}, "bad names inside a nested zip, named like others' files"),
     IntakeCase("utf8-names-without-flag", _cp437_zip,
                {"1011": (L01, "zoe"), "1001": (L01, "ada")}, {}, "UTF-8 names, no flag"),
     IntakeCase("non-utf8-folder-names", _non_utf8_folder,
