@@ -213,17 +213,24 @@ def _conflict(owner: str, inner: tuple[str, ...], pattern: re.Pattern | None) ->
 
 
 def _unwrap(files: list[_File], lessons: Collection[str], pattern: re.Pattern | None) -> None:
-    """Drop a folder that wraps everything, unless it is what names the student."""
-    while files and all(len(f.parts) >= 2 for f in files):
-        top = files[0].parts[0]
-        if any(f.parts[0] != top for f in files) or top in lessons or _lms_student(top, pattern):
+    """Drop a folder that wraps every notebook, unless it is what names the student.
+
+    Other files and download-wide problems do not count; they lose the folder too.
+    """
+    while True:
+        notebooks = [f for f in files if f.notebook and f.parts != (NOBODY,)]
+        if not notebooks or any(len(f.parts) < 2 for f in notebooks):
             return
-        inner = [f.parts[1:] for f in files]
-        if any(p[0] in lessons or (len(p) == 1 and not _lms_student(p[0], pattern))
-               for p in inner):
+        top = notebooks[0].parts[0]
+        if (any(f.parts[0] != top for f in notebooks) or top in lessons
+                or _lms_student(top, pattern)):
             return
-        for f, rest in zip(files, inner, strict=True):
-            f.parts = rest
+        if any(f.parts[1] in lessons or (len(f.parts) == 2 and not _lms_student(
+                f.parts[1], pattern)) for f in notebooks):
+            return
+        for f in files:
+            if len(f.parts) >= 2 and f.parts[0] == top:
+                f.parts = f.parts[1:]
 
 
 # ------------------------------------------------------------------------------ reading

@@ -234,6 +234,14 @@ CASES = [
         "submissions/hopperbob_1002_502_derivatives.ipynb": notebook(L01, "bob")}),
         {"1001": (L01, "ada"), "1002": (L01, "bob")}, {},
         "a zip made from a folder: the folder is not a student"),
+    IntakeCase("wrapped-download-with-extras", zipped({
+        "submissions/index.html": b"<html>",
+        "submissions/lovelaceada_1001_501_derivatives.ipynb": notebook(L01, "ada"),
+        "submissions/hopperbob_1002_502_derivatives.ipynb": notebook(L01, "bob"),
+        **{f"submissions/junk{n}.txt": b"" for n in range(5)}}),
+        {"1001": (L01, "ada"), "1002": (L01, "bob")}, {NOBODY: "more than 6 files"},
+        "a wrapper folder with other files, and a download cut at the file cap",
+        limits=Limits(entries=6)),
     IntakeCase("wrapped-folders", zipped({
         "class/ada/01-derivatives/nb.ipynb": notebook(L01, "ada"),
         "class/bob/01-derivatives/nb.ipynb": notebook(L01, "bob")}),
