@@ -9,12 +9,13 @@ through a :class:`KernelSession`, so every rule below holds for all three.
   path a previous kernel could have replaced (the connection file, say).
 * **The recording log is the grader's file descriptor.** The log is created
   (``O_CREAT | O_EXCL | O_NOFOLLOW``) before the kernel starts and the grader keeps its
-  descriptor. It never opens the log by path again: it reads with ``pread``, at most
-  :attr:`Settings.max_record_bytes` per test cell, from the offsets it noted before and
-  after the cell ran. Replacing the log by a symbolic link, a named pipe or another file,
-  truncating it or filling it with garbage costs the submission its own answers and
-  nothing else. The kernel writes no cell markers; the grader writes nothing into the
-  kernel's folder once the kernel runs.
+  descriptor. It never opens the log by path again: right after each test cell it reads,
+  with ``pread``, the bytes the cell added (at most :attr:`Settings.max_record_bytes`)
+  and copies them into a spool of its own (an anonymous temporary file the kernel
+  cannot name). Replacing the log by a symbolic link, a named pipe or another file,
+  truncating it or filling it with garbage afterwards changes nothing; doing it before a
+  test cell costs the submission that cell's answers and nothing else. The kernel writes
+  no cell markers; the grader writes nothing into the kernel's folder once it runs.
 * **A cell cannot cost more than itself.** A cell that runs out of time is interrupted;
   if the kernel then does not answer a short probe (it ignores ``SIGINT``), it is killed
   and restarted at once instead of making every later cell wait its full timeout. After
@@ -35,6 +36,7 @@ import contextlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,6 +60,7 @@ from course import recording
 #: Name of the recording log in a kernel's private folder.
 RECORD_FILE = ".grading-record.jsonl"
 _MAX_MESSAGE = 2_000
+_MAX_REVIEWS = 50
 _TRUNCATED = "\n[output limit reached; the rest was dropped]\n"
 #: Arguments that turn IPython's history off in a grading kernel.
 #: Key of a review flag in the log (not an answer; see :func:`course.recording.flag`).
@@ -89,8 +92,8 @@ class Settings:
     max_queued_messages: int = 64
     #: Recorded answers read per test cell at most; a larger record is ignored.
     max_record_bytes: int = 64 * 2**20
-    #: Bytes of a log scanned for review flags at most.
-    max_log_bytes: int = 256 * 2**20
+    #: Bytes of a log searched for review flags after one cell, at most.
+    max_log_bytes: int = 64 * 2**20
     #: Resident memory of the kernel's processes above which the kernel is restarted.
     restart_above_bytes: int = 1536 * 2**20
     kernel_name: str = "python3"
@@ -104,11 +107,12 @@ class Settings:
 
 @dataclass(frozen=True)
 class Window:
-    """Where one test cell's recorded answers are: a byte range of one kernel's log."""
+    """Where one test cell's recorded answers are kept: a byte range of the session's spool
+    (``too_large``: the cell recorded more than the cap, and nothing was kept)."""
 
-    log: int  # which kernel's log (a restart starts a new one)
     start: int
     end: int
+    too_large: bool = False
 
 
 @dataclass
@@ -249,11 +253,11 @@ class RecordLog:
             position += len(chunk)
         return b"".join(chunks)
 
-    def lines_with(self, needle: bytes, *, cap: int) -> list[bytes]:
-        """The lines of the first ``cap`` bytes of the log that contain ``needle``."""
+    def lines_with(self, needle: bytes, start: int, end: int) -> list[bytes]:
+        """The whole lines of bytes ``start:end`` that contain ``needle`` (read in chunks)."""
         found: list[bytes] = []
         rest = b""
-        position, end = 0, min(self.size(), cap)
+        position = start
         while position < end:
             chunk = os.pread(self.fd, min(end - position, 2**20), position)
             if not chunk:
@@ -264,6 +268,13 @@ class RecordLog:
             if len(rest) > 2**20:  # a line this long is no flag
                 rest = b""
         return found + ([rest] if needle in rest else [])
+
+    def unlinked(self) -> bool:
+        """The log's path no longer names the file the grader created."""
+        try:
+            return os.fstat(self.fd).st_nlink == 0
+        except OSError:
+            return True
 
     def clear(self) -> None:
         """Empty the log (through the grader's descriptor: nothing is opened by path)."""
@@ -372,6 +383,10 @@ class KernelSession:
         self.client: SessionClient | None = None
         self.workdir: Path | None = None
         self.logs: list[RecordLog] = []
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._reviews: list[str] = []
+        self._scanned = 0  # bytes of the current log already searched for review flags
+        self._tampered = False
         self._folders: list[Path] = []
         self._stack: contextlib.ExitStack | None = None
 
@@ -396,6 +411,7 @@ class KernelSession:
         self.workdir = private_workdir(parent, files_from=self.files_from)
         self._folders.append(self.workdir)
         self.logs.append(RecordLog(self.workdir))
+        self._scanned, self._tampered = 0, False
         env = dict(os.environ, **self.settings.env,
                    **{recording.RECORD_ENV: str(self.log.path)},
                    **compile_cache.reader_env(compile_cache.cache_dir()))
@@ -416,6 +432,9 @@ class KernelSession:
             self.stop()
             raise KernelLost(f"the kernel did not start ({type(error).__name__}: {error})"
                              ) from error
+        # Before any cell of the notebook: course.recording's audit hook, which flags frame
+        # and gc inspection and patched course code (run in a namespace of its own).
+        self.run('exec("import course.recording", {})', store_history=False)
 
     def stop(self) -> None:
         """Stop the current kernel and every process it started (its folder stays for now)."""
@@ -435,6 +454,8 @@ class KernelSession:
         self.stop()
         for log in self.logs:
             log.close()
+        self.logs = []
+        self.spool.close()
         for folder in self._folders:
             shutil.rmtree(folder, ignore_errors=True)
         self._folders = []
@@ -501,7 +522,8 @@ class KernelSession:
                     "CellTimeoutError", f"the cell ran longer than its {int(timeout)} s limit "
                     "and the kernel did not stop when interrupted; it was restarted")
         if test:
-            result.window = Window(len(self.logs) - 1, start, self.log.size())
+            result.window = self._keep(start)
+        self._harvest()
         if not result.lost_kernel:
             result.resident_bytes = self.memory()
             if result.resident_bytes > self.settings.restart_above_bytes:
@@ -521,7 +543,8 @@ class KernelSession:
         return not self.client.timed_out
 
     def _lost(self, status: str, error: BaseException, *, test: bool, start: int) -> Run:
-        window = Window(len(self.logs) - 1, start, self.log.size()) if test else None
+        window = self._keep(start) if test else None
+        self._harvest()
         self.stop()
         message = (f"the kernel stopped while running this cell ({type(error).__name__}): a "
                    "crash, os._exit, sys.exit at top level, or a memory or CPU limit. Grading "
@@ -530,23 +553,55 @@ class KernelSession:
 
     # -------------------------------------------------------------------- answers
 
+    def _keep(self, start: int) -> Window:
+        """Copy what the current log gained since ``start`` into the spool (up to the cap)."""
+        end = self.log.size()
+        data = self.log.read(start, max(start, end), self.settings.max_record_bytes)
+        self.spool.seek(0, os.SEEK_END)
+        position = self.spool.tell()
+        if data is None:
+            return Window(position, position, too_large=True)
+        self.spool.write(data)
+        self.spool.flush()
+        return Window(position, position + len(data))
+
     def answers(self, window: Window | None) -> list[dict] | None:
-        """The answers recorded in ``window``; ``None`` when they exceed the size cap."""
+        """The answers kept for ``window``; ``None`` when the cell recorded too much."""
         if window is None:
             return []
-        data = self.logs[window.log].read(window.start, max(window.start, window.end),
-                                          self.settings.max_record_bytes)
-        return None if data is None else parse_entries(data)
+        if window.too_large:
+            return None
+        self.spool.seek(window.start)
+        return parse_entries(self.spool.read(window.end - window.start))
 
     def reviews(self) -> list[str]:
-        """The review flags every kernel of this session wrote into its log."""
+        """The review flags the kernels wrote, and what the grader saw done to the logs."""
+        return list(self._reviews)
+
+    def _review(self, line: str) -> None:
+        if line not in self._reviews and len(self._reviews) < _MAX_REVIEWS:
+            self._reviews.append(line)
+
+    def _harvest(self) -> None:
+        """Collect the review flags the current log gained; notice a tampered log."""
+        log = self.log
+        size = log.size()
+        if not self._tampered and (size < self._scanned or log.unlinked()):
+            self._tampered = True
+            self._review("the notebook: the grading record was truncated, removed or "
+                         "replaced while the notebook ran")
+        self._scanned = min(self._scanned, size)
+        end = min(size, self._scanned + self.settings.max_log_bytes)
         needle = json.dumps(REVIEW_KEY).encode()
-        return parse_reviews(line for log in self.logs
-                             for line in log.lines_with(needle, cap=self.settings.max_log_bytes))
+        for line in parse_reviews(log.lines_with(needle, self._scanned, end)):
+            self._review(line)
+        self._scanned = max(self._scanned, end)
 
     def clear_log(self) -> None:
-        """Forget what the current kernel recorded so far (windows before become invalid)."""
+        """Forget what the current kernel recorded so far (kept windows stay valid)."""
+        self._harvest()
         self.log.clear()
+        self._scanned = 0
 
 
 # ------------------------------------------------------------------ whole notebooks

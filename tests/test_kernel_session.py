@@ -1,0 +1,209 @@
+"""The kernel session every grading path runs notebooks through (autograder/kernel_session.py):
+the log the grader reads only through its own descriptor, the process tree's memory, and
+(slow) a real sandboxed kernel that ignores interrupts, keeps memory or floods outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import nbformat
+import pytest
+
+from autograder import notebooks
+from autograder.kernel_session import (
+    RECORD_FILE,
+    KernelSession,
+    RecordLog,
+    Settings,
+    parse_entries,
+    parse_reviews,
+    process_tree,
+    resident_bytes,
+    run_notebook,
+)
+
+
+def _append(path, *entries) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        for entry in entries:
+            handle.write((entry if isinstance(entry, str) else json.dumps(entry)) + "\n")
+
+
+# ------------------------------------------------------------------------- the log
+
+
+def test_the_log_is_never_created_through_a_planted_link(tmp_path):
+    target = tmp_path / "target"
+    target.write_text("keep\n")
+    (tmp_path / "work").mkdir()
+    os.symlink(target, tmp_path / "work" / RECORD_FILE)
+    with pytest.raises(FileExistsError):
+        RecordLog(tmp_path / "work")
+    assert target.read_text() == "keep\n"
+
+
+@pytest.mark.parametrize("replacement", ["symlink-to-file", "fifo", "dev-zero", "deleted"])
+def test_the_log_is_read_from_the_graders_descriptor_whatever_the_path_becomes(
+        tmp_path, replacement):
+    log = RecordLog(tmp_path)
+    _append(log.path, {"label": "f", "value": 1})
+    size = log.size()
+    other = tmp_path / "other"
+    other.write_text('{"label": "forged"}\n' * 10)
+    os.remove(log.path)
+    if replacement == "symlink-to-file":
+        os.symlink(other, log.path)
+    elif replacement == "fifo":
+        os.mkfifo(log.path)
+    elif replacement == "dev-zero":
+        os.symlink("/dev/zero", log.path)
+    result: list = []
+    reader = threading.Thread(target=lambda: result.append(log.read(0, log.size(), 1000)))
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive(), "reading the log blocked"
+    assert log.size() == size and log.unlinked()
+    assert parse_entries(result[0]) == [{"label": "f", "value": 1}]
+    log.close()
+
+
+def test_a_window_above_the_cap_is_not_read(tmp_path):
+    log = RecordLog(tmp_path)
+    _append(log.path, "x" * 5000)
+    assert log.read(0, log.size(), cap=1000) is None
+    assert log.read(0, 100, cap=1000) == b"x" * 100
+    log.close()
+
+
+def test_review_lines_are_found_across_chunks(tmp_path):
+    log = RecordLog(tmp_path)
+    _append(log.path, "y" * (3 * 2**20), {"review": "frames: read"}, {"label": "a"},
+            {"review": "frames: read"}, {"review": "  gc:\nused "})
+    lines = log.lines_with(b'"review"', 0, log.size())
+    assert parse_reviews(lines) == ["frames: read", "gc: used"]
+    log.close()
+
+
+def test_garbage_markers_and_flags_are_not_answers():
+    data = b"\n".join([
+        b'{"label": "f", "value": 1}', b"\x00\xff not json {", b'{"cell": "f_check"}',
+        b'{"review": "x: y"}', b"[1, 2]", b"[" * 100_000 + b"]" * 100_000,
+        b'{"label": "g"}', b"",
+    ])
+    assert parse_entries(data) == [{"label": "f", "value": 1}, {"label": "g"}]
+
+
+def test_reviews_are_limited_and_unique():
+    lines = [json.dumps({"review": f"flag {i % 70}"}).encode() for i in range(300)]
+    assert parse_reviews(lines) == [f"flag {i}" for i in range(50)]
+
+
+# ------------------------------------------------------------------- process memory
+
+
+def test_the_process_tree_holds_children_and_their_memory():
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time\nhog = bytearray(200 * 2**20)\ntime.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and resident_bytes([child.pid]) < 150 * 2**20:
+            time.sleep(0.1)
+        tree = process_tree(os.getpid())
+        assert os.getpid() in tree and child.pid in tree
+        assert resident_bytes(tree) >= resident_bytes([os.getpid()]) + 150 * 2**20
+    finally:
+        child.kill()
+        child.wait()
+    assert resident_bytes([child.pid]) == 0
+
+
+# ------------------------------------------------------------------ a real kernel
+
+SETTINGS = {"cell_timeout": 5, "probe_timeout": 2}
+
+
+@pytest.mark.slow
+def test_a_kernel_ignoring_interrupts_is_replaced_without_waiting_again():
+    with KernelSession(Settings(**SETTINGS)) as session:
+        session.start()
+        assert session.run("kept = 41").status == "ok"
+        started = time.monotonic()
+        spin = session.run("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                           "while True:\n    pass\n")
+        elapsed = time.monotonic() - started
+        assert spin.status == "unresponsive" and spin.lost_kernel
+        assert elapsed < 5 + 2 + 6, f"took {elapsed:.1f} s"
+        assert spin.outputs[-1].ename == "CellTimeoutError"
+        session.restart(["kept = 41"])
+        started = time.monotonic()
+        after = session.run("print(kept + 1)")
+        assert after.status == "ok" and after.outputs[0].text == "42\n"
+        assert time.monotonic() - started < 3
+        interrupted = session.run("while True:\n    pass\n")
+        assert interrupted.status == "timeout" and not interrupted.lost_kernel
+        assert session.run("print(kept)").outputs[0].text == "41\n"
+
+
+@pytest.mark.slow
+def test_a_cell_keeping_memory_restarts_the_kernel_without_it(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("small = 1"),
+        nbformat.v4.new_code_cell("hog = bytearray(400 * 2**20)"),
+        nbformat.v4.new_code_cell("print(small, 'hog' in globals())"),
+    ])
+    settings = Settings(**SETTINGS, restart_above_bytes=300 * 2**20)
+    with KernelSession(settings) as session:
+        session.start()
+        run_notebook(session, nb, test_cells=set(), deadline=time.monotonic() + 120,
+                     max_restarts=3)
+    assert nb.cells[2].outputs[0].text == "1 False\n"
+    (note,) = notebooks.annotations(nb)["notes"]
+    assert note.startswith("cell 1 left the kernel holding") and "restarted" in note
+
+
+@pytest.mark.slow
+def test_test_cells_leave_no_history_and_outputs_are_capped():
+    settings = Settings(**SETTINGS, max_output_bytes=10_000, max_message_bytes=2**20)
+    with KernelSession(settings) as session:
+        session.start()
+        test = session.run("hidden = 'HIDDEN-TEST-TEXT'[:6]", test=True)
+        assert test.status == "ok" and test.window is not None
+        history = session.run(
+            "ip = get_ipython()\n"
+            "print(In, _ih, ip.history_manager.input_hist_raw, "
+            "list(ip.history_manager.get_range(output=False)), ip.history_manager.enabled)")
+        text = history.outputs[0].text
+        assert "HIDDEN-TEST-TEXT" not in text and text.rstrip().endswith("False")
+        flood = session.run("for _ in range(50):\n    print('x' * 100_000)\n")
+        assert flood.status == "ok"
+        assert sum(len(o.get("text", "")) for o in flood.outputs) < 20_000
+        huge = session.run("print('y' * 5_000_000)\n", timeout=30)
+        assert not huge.lost_kernel
+        assert sum(len(o.get("text", "")) for o in huge.outputs) < 20_000
+        assert session.run("print('still here')").outputs[0].text == "still here\n"
+
+
+@pytest.mark.slow
+def test_answers_are_kept_when_the_kernel_tampers_with_its_log_afterwards():
+    with KernelSession(Settings(**SETTINGS)) as session:
+        session.start()
+        # Written from a shell: the kernel's own Python may refuse to touch its log.
+        record = ("import os, subprocess\n"
+                  "subprocess.run(['sh', '-c', 'echo \"$1\" >> \"$0\"', "
+                  "os.environ['COURSE_GRADING_RECORD'], %r])\n")
+        first = session.run(record % json.dumps({"label": "f", "value": 1}), test=True)
+        second = session.run(record % json.dumps({"label": "f", "value": 2}), test=True)
+        session.run("import subprocess, os\nlog = os.environ['COURSE_GRADING_RECORD']\n"
+                    "subprocess.run(['sh', '-c', ': > \"$0\"; rm -f \"$0\"; mkfifo \"$0\"', "
+                    "log])\n")
+        third = session.run(record % json.dumps({"label": "f", "value": 3}), test=True,
+                            timeout=3)
+        assert session.answers(first.window) == [{"label": "f", "value": 1}]
+        assert session.answers(second.window) == [{"label": "f", "value": 2}]
+        assert session.answers(third.window) == []
+        assert any("grading record" in line for line in session.reviews())
