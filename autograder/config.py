@@ -14,16 +14,21 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 from traitlets.config import Config
 
 from autograder.notebooks import ANNOTATIONS_KEY, CELL_TIMEOUT
-from autograder.preprocessors import HideHiddenTests
+from autograder.preprocessors import HideHiddenTests, SafeFeedbackExporter, ScrubHiddenText
 from autograder.sandbox import default_hidden_paths
+from autograder.structure import LenientNotebookExporter, RebuildGradedCells
 from autograder.trusted import TrustedExecute
 
 COURSE_ID = "differentiable-programming"
@@ -87,6 +92,15 @@ def course_config(
     # printed by numpy or by a library is not a failed test: only errors are.
     c.IgnorePattern.pattern = r"[\s\S]*"
 
+    # Honest structural mistakes (a deleted, copied, reordered or re-labelled graded cell,
+    # broken metadata) are graded for what is there: the graded cells are rebuilt from
+    # the gradebook before nbgrader's own checks, which would stop with a traceback.
+    c.Autograde.exporter_class = LenientNotebookExporter
+    c.Autograde.sanitize_preprocessors = [
+        RebuildGradedCells, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+        CheckCellMetadata,
+    ]
+
     # Student code runs in a sandboxed kernel that only records its answers; the
     # tests are decided in the grader's own process (autograder/trusted.py).
     c.Autograde.autograde_preprocessors = [
@@ -112,7 +126,10 @@ def course_config(
     # dodged by deleting it.
     c.OverwriteCells.add_missing_cells = True
 
-    # Feedback never shows hidden tests: neither their source nor a traceback
-    # that quotes them.
-    c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    # Feedback never shows hidden tests: neither their source nor a traceback that
+    # quotes them, nor any output that read them back; and it runs no code: outputs are
+    # text, sanitized HTML or images, and the page's body is sanitized once rendered.
+    c.GenerateFeedback.preprocessors = [GetGrades, ScrubHiddenText, HideHiddenTests,
+                                        CSSHTMLHeaderPreprocessor]
+    c.GenerateFeedback.exporter_class = SafeFeedbackExporter
     return c

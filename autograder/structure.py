@@ -16,9 +16,11 @@ nbgrader metadata is never trusted:
 * a later cell with the same grade id, or a cell with a grade id the lesson does not
   have, becomes a plain cell: its code still runs, so whatever the student's cells
   define last is what the kernel has;
+* a missing answer cell's grade id goes to the last plain cell that defines the
+  functions and classes the answer should define (so the by-hand rule still sees it); if
+  there is none, the exercise is graded on whatever the notebook defines;
 * a missing test cell is restored from the source after the nearest graded cell that
-  precedes it in the source (a missing answer cell is not: the exercise is graded on
-  whatever the notebook defines);
+  precedes it in the source;
 * a test cell that comes before its exercise's answer cell is moved right after it.
 
 Each fix leaves one line for the instructor in the notebook's grading notes
@@ -27,6 +29,7 @@ Each fix leaves one line for the instructor in the notebook's grading notes
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
@@ -287,6 +290,35 @@ def _index_of(nb: NotebookNode, cell: NotebookNode) -> int:
     return next(i for i, c in enumerate(nb.cells) if c is cell)
 
 
+def defined_names(source: str) -> set[str]:
+    """Functions and classes a cell's code defines at top level (none if it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    return {node.name for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+
+
+def _adopt_answers(nb: NotebookNode, order: list[SourceCell],
+                   claimed: dict[str, NotebookNode]) -> list[str]:
+    """A missing answer cell's place goes to the last plain cell defining what it should."""
+    notes = []
+    for source in order:
+        wanted = defined_names(source.source)
+        if not source.is_answer or source.grade_id in claimed or not wanted:
+            continue
+        taken = {id(c) for c in claimed.values()}
+        candidates = [c for c in nb.cells if c.cell_type == "code" and id(c) not in taken
+                      and "nbgrader" not in c.metadata and wanted <= defined_names(c.source)]
+        if candidates:
+            _apply_source(candidates[-1], source)
+            claimed[source.grade_id] = candidates[-1]
+            notes.append(f"answer cell {source.grade_id!r} was missing: the cell that defines "
+                         f"{', '.join(sorted(wanted))} takes its place")
+    return notes
+
+
 def _restore_missing(nb: NotebookNode, order: list[SourceCell],
                      claimed: dict[str, NotebookNode]) -> list[str]:
     notes = []
@@ -337,6 +369,7 @@ def rebuild(nb: NotebookNode, order: list[SourceCell]) -> list[str]:
     notes = normalize(nb)
     claimed, claim_notes = _claim_cells(nb, {s.grade_id: s for s in order})
     notes += claim_notes
+    notes += _adopt_answers(nb, order, claimed)
     notes += _restore_missing(nb, order, claimed)
     notes += _order_tests(nb, order, claimed)
     _fix_cell_ids(nb)

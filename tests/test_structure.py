@@ -22,14 +22,17 @@ LESSON = "01-derivatives"
 EXERCISES = ("mse", "grad_f", "hessian_f", "sigmoid_prime", "relu_prime")
 
 
-def lesson_sources() -> list[SourceCell]:
-    """Lesson 01's graded cells as the gradebook records them, read from the solution."""
+def lesson_sources(*, stubs: bool = False) -> list[SourceCell]:
+    """Lesson 01's graded cells as the gradebook records them, read from the solution
+    (or, with ``stubs``, from the release, whose answer cells are stubs as in the gradebook)."""
+    release = {c.get("id"): c.source for c in notebooks.read(released_notebook(LESSON)).cells}
     sources = []
     for cell in notebooks.read(solution_notebook(LESSON)).cells:
         meta = notebooks.nbgrader_meta(cell)
         if "grade_id" in meta:
             meta = dict(meta, cell_type=cell.cell_type, checksum="x")
-            sources.append(SourceCell(meta["grade_id"], cell.cell_type, cell.source, meta))
+            text = release[meta["grade_id"]] if stubs and meta["solution"] else cell.source
+            sources.append(SourceCell(meta["grade_id"], cell.cell_type, text, meta))
     return sources
 
 
@@ -101,6 +104,28 @@ def test_reordered_exercises_stay_where_the_student_put_them():
     ids = [g for g, _ in graded(nb)]
     assert ids[:2] == ["relu_prime", "relu_prime_check"]
     assert ids.index("grad_f_check") == ids.index("grad_f") + 1
+
+
+def test_answer_cells_without_metadata_are_found_by_what_they_define():
+    nb = notebooks.read(solution_notebook(LESSON))
+    for c in nb.cells:
+        c.metadata.pop("nbgrader", None)
+    notes = rebuild(nb, lesson_sources(stubs=True))
+    assert graded(nb) == EXPECTED_ORDER
+    assert "answer cell 'mse' was missing: the cell that defines mse takes its place" in notes
+    answer = nb.cells[next(i for i, c in enumerate(nb.cells)
+                           if notebooks.nbgrader_meta(c).get("grade_id") == "mse")]
+    assert "np.mean" in answer.source  # the student's code, not the stub
+
+
+def test_a_cell_that_does_not_define_the_answer_is_not_adopted():
+    nb = notebooks.read(solution_notebook(LESSON))
+    del nb.cells[next(i for i, c in enumerate(nb.cells)
+                      if notebooks.nbgrader_meta(c).get("grade_id") == "relu_prime")]
+    nb.cells.append(nbformat.v4.new_code_cell("def relu(z):\n    return z\n"))
+    notes = rebuild(nb, lesson_sources(stubs=True))
+    assert "relu_prime" not in [g for g, _ in graded(nb)]
+    assert any("answer cell 'relu_prime' is missing" in n for n in notes)
 
 
 def test_broken_cells_are_made_well_formed():
