@@ -102,22 +102,44 @@ def replay_test_cell(source: str, entries: list[dict], *, grade_id: str) -> list
     return [NotebookNode(output_type="stream", name="stdout", text=text)] if text else []
 
 
-def fail_shortcuts(nb: NotebookNode) -> None:
+def fail_shortcuts(nb: NotebookNode, entries: dict[str, list[dict]] | None = None) -> None:
     """Fail the tests of exercises to be done by hand whose answer used a library instead.
 
-    The rule and the detector are in :mod:`course.shortcuts` (the visible checks warn with
-    the same message); the answer cells are read, never run.
+    The rule and the detectors are in :mod:`course.shortcuts` (the visible checks warn with
+    the same message). Two decide: the answer cells' text, read, never run; and the
+    ``entries`` the grading kernel recorded per test cell, where a call during which the
+    student's code reached a forbidden library carries what it reached.
     """
     answers = {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells
                if c.cell_type == "code" and nbgrader_meta(c).get("solution")
                and not nbgrader_meta(c).get("grade") and "grade_id" in nbgrader_meta(c)}
     failed = shortcuts.violations(answers, [c.source for c in nb.cells if c.cell_type == "code"])
     for cell in nb.cells:
-        if failed and _is_test_cell(cell):
+        if _is_test_cell(cell):
             with contextlib.suppress(ValueError):
-                exercise = exercise_of(nbgrader_meta(cell)["grade_id"], list(answers))
-                if exercise in failed:
-                    cell.outputs = [_error_output("CheckFailed", failed[exercise])]
+                grade_id = nbgrader_meta(cell)["grade_id"]
+                exercise = exercise_of(grade_id, list(answers))
+                message = failed.get(exercise) or _used_at_run_time(
+                    exercise, (entries or {}).get(grade_id, []))
+                if message:
+                    cell.outputs = [_error_output("CheckFailed", message)]
+
+
+def _used_at_run_time(exercise: str, entries: list[dict]) -> str | None:
+    """The failure message for ``exercise`` if a recorded call of its test used a library."""
+    rule = shortcuts.BY_HAND.get(exercise)
+    used = next((e["shortcut"] for e in entries
+                 if isinstance(e, dict) and isinstance(e.get("shortcut"), str)), None)
+    if rule is None or not used:
+        return None
+    return shortcuts.message(exercise, rule, [used[:200]])
+
+
+def flag_reviews(nb: NotebookNode, reviews: list[str]) -> None:
+    """Put what grading could not decide for sure (:func:`course.recording.flag`) in the
+    graded notebook's ``review`` annotations, for a person to look at."""
+    for line in reviews:
+        annotate(nb, "review", line)
 
 
 class TrustedExecute(Execute):
@@ -172,12 +194,14 @@ class TrustedExecute(Execute):
             windows = run_notebook(session, nb, test_cells=tests, max_restarts=self.max_restarts,
                                    deadline=time.monotonic() + self.notebook_timeout)
             session.stop()
+            recorded: dict[str, list[dict]] = {}
             for index in sorted(tests):
-                self._replay(nb.cells[index], session.answers(windows.get(index)))
+                entries = session.answers(windows.get(index))
+                self._replay(nb.cells[index], entries)
+                recorded[nbgrader_meta(nb.cells[index])["grade_id"]] = entries or []
             reviews = session.reviews()
-        fail_shortcuts(nb)
-        for line in reviews:
-            annotate(nb, "review", line)
+        fail_shortcuts(nb, recorded)
+        flag_reviews(nb, reviews)
         return nb, self.resources
 
     @staticmethod

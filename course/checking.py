@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
     out = io.StringIO()
     entry: dict[str, Any] = {"label": label}
     notes: list[_RecordedWarning] = []
+    watch = _watch(fn, args, kwargs, label) if recording.mode() == "record" else None
     try:
         with (
             warnings.catch_warnings(record=True) as caught,
@@ -144,7 +146,10 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
         ):
             warnings.simplefilter("always")
             try:
-                value = fn(*args, **kwargs)
+                with recording.in_call(label), watch or contextlib.nullcontext():
+                    value = fn(*args, **kwargs)
+                if watch is not None:
+                    watch.check_answer(value)
                 data = recording.encode(value)
             except CheckFailed as error:
                 entry["raised"], entry["message"] = "CheckFailed", str(error)
@@ -163,10 +168,45 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
         return CallResult(value=_as_recorded(value, data), output=out.getvalue(), warnings=notes)
     finally:
         if recording.mode() == "record":
+            _note_watch(entry, watch, label)
             entry["output"] = out.getvalue()[:_MAX_ECHO_CHARS]
             entry["warnings"] = [[note.category, note.message] for note in notes]
             entry["arguments"] = recording.snapshot_arguments(args, kwargs)
             recording.record(entry)
+
+
+def _checker_exercise() -> str | None:
+    """The exercise of the running check: ``check_<exercise>`` among the callers of ``call``."""
+    frame = sys._getframe(2)
+    for _ in range(16):
+        if frame is None:
+            return None
+        module = frame.f_globals.get("__name__")
+        name = frame.f_code.co_name
+        if name.startswith("check_") and isinstance(module, str) and module.startswith(
+                "course.checks."):
+            return name.removeprefix("check_")
+        frame = frame.f_back
+    return None
+
+
+def _watch(fn: Callable, args: tuple, kwargs: dict, label: str) -> shortcuts.Watch | None:
+    """In a grading kernel: a watch on what a by-hand exercise's call runs (else None)."""
+    found = shortcuts.rule_for(_checker_exercise(), label)
+    if found is None:
+        return None
+    return shortcuts.Watch(found[1], fn, [*args, *kwargs.values()], exercise=found[0])
+
+
+def _note_watch(entry: dict[str, Any], watch: shortcuts.Watch | None, label: str) -> None:
+    """Write what the watch saw into the call's log entry (and a review flag if disabled)."""
+    if watch is None:
+        return
+    if watch.found:
+        entry["shortcut"], entry["exercise"] = watch.found, watch.exercise
+    if watch.tampered:
+        recording.flag(label, "the profiler that watches library use was replaced "
+                       "(sys.setprofile or threading.setprofile)")
 
 
 def _as_recorded(value: Any, data: Any) -> Any:
@@ -212,6 +252,7 @@ def _failure(label: str, kind: str, message: str, inputs: dict[str, Any] | None)
 def _replay(label: str, args: tuple, kwargs: dict, inputs: dict[str, Any] | None) -> CallResult:
     entry = recording.next_entry(label)
     recording.restore_arguments(args, kwargs, entry.get("arguments") or {})
+    _replay_shortcut(entry)
     raised = entry.get("raised")
     if raised == "CheckFailed":
         raise CheckFailed(str(entry.get("message", ""))[:_MAX_ECHO_CHARS])
@@ -224,6 +265,14 @@ def _replay(label: str, args: tuple, kwargs: dict, inputs: dict[str, Any] | None
         raise recording.ReplayDiverged(f"unreadable record for `{label}`: {error}") from None
     notes = [_RecordedWarning(str(m), str(c)) for c, m in entry.get("warnings") or []]
     return CallResult(value=value, output=str(entry.get("output", "")), warnings=notes)
+
+
+def _replay_shortcut(entry: dict) -> None:
+    """Fail a replayed call during which the kernel saw the student's code use a library."""
+    exercise, used = entry.get("exercise"), entry.get("shortcut")
+    rule = shortcuts.BY_HAND.get(exercise) if isinstance(exercise, str) else None
+    if rule is not None and isinstance(used, str) and used:
+        raise CheckFailed(shortcuts.message(exercise, rule, [used[:200]]))
 
 
 def as_float_array(value: Any, *, what: str) -> np.ndarray:

@@ -27,10 +27,12 @@ Rules for checker authors, so that a check replays exactly:
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -305,13 +307,17 @@ def restore_arguments(args: tuple, kwargs: dict, state: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------ modes
 
 
+_dumps = json.dumps
+_open = open
+
+
 class _Recorder:
     def __init__(self, path: str) -> None:
         self.path = path
 
     def write(self, entry: dict) -> None:
-        line = json.dumps(entry, allow_nan=False)
-        with open(self.path, "a", encoding="utf-8") as handle:
+        line = _dumps(entry, allow_nan=False)
+        with _open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
 
@@ -379,24 +385,46 @@ class replaying:
         _replayer = self.previous
 
 
-def read_log(path: str | os.PathLike) -> dict[str, list[dict]]:
-    """Split a log into the entries of each test cell (by the markers :func:`begin_cell` wrote)."""
-    cells: dict[str, list[dict]] = {}
-    current: list[dict] | None = None
+def _log_lines(path: str | os.PathLike) -> Iterator[Any]:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 try:
-                    entry = json.loads(line)
+                    yield json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if isinstance(entry, dict) and isinstance(entry.get("cell"), str):
-                    current = cells[entry["cell"]] = []
-                elif current is not None:
-                    current.append(entry)
     except FileNotFoundError:
-        pass
+        return
+
+
+def read_log(path: str | os.PathLike) -> dict[str, list[dict]]:
+    """Split a log into the entries of each test cell (by the markers :func:`begin_cell` wrote).
+
+    Review flags (:func:`flag`) are not answers and are left out (see :func:`read_reviews`).
+    """
+    cells: dict[str, list[dict]] = {}
+    current: list[dict] | None = None
+    for entry in _log_lines(path):
+        if isinstance(entry, dict) and isinstance(entry.get("cell"), str):
+            current = cells[entry["cell"]] = []
+        elif isinstance(entry, dict) and REVIEW_KEY in entry:
+            continue
+        elif current is not None:
+            current.append(entry)
     return cells
+
+
+def read_reviews(path: str | os.PathLike, *, limit: int = 50) -> list[str]:
+    """The review flags of a log, each once, in order, each line at most 300 characters."""
+    seen: list[str] = []
+    for entry in _log_lines(path):
+        if isinstance(entry, dict) and isinstance(entry.get(REVIEW_KEY), str):
+            line = " ".join(entry[REVIEW_KEY].split())[:300]
+            if line and line not in seen:
+                seen.append(line)
+                if len(seen) >= limit:
+                    break
+    return seen
 
 
 def record_then_replay(check: Callable[..., None], *answers: Any, log: str | os.PathLike,
@@ -435,5 +463,229 @@ def record_then_replay(check: Callable[..., None], *answers: Any, log: str | os.
     return verdicts[0], verdicts[1]
 
 
+# -------------------------------------------------------------------------- review flags
+#
+# What grading cannot decide for sure (the submission inspected frames or the garbage
+# collector, replaced the profiler that watches library use, patched the course's code,
+# touched the log) is written into the log as a review flag: the grader turns each into
+# a line for a person to read (``autograder.trusted.flag_reviews``). An audit hook
+# (``sys.addaudithook``, which cannot be removed) sees those events; it flags them only
+# when the submission's code caused them, not the libraries' own use (IPython formatting
+# a traceback, ``collections.namedtuple`` naming its module, jax's internals).
+
+REVIEW_KEY = "review"
+_MAX_FLAGS = 50
+_AUDITED = {
+    "sys._getframe": "frame inspection (sys._getframe)",
+    "sys._current_frames": "frame inspection (sys._current_frames)",
+    "gc.get_objects": "garbage-collector inspection (gc.get_objects)",
+    "gc.get_referrers": "garbage-collector inspection (gc.get_referrers)",
+    "gc.get_referents": "garbage-collector inspection (gc.get_referents)",
+    "sys.settrace": "a tracer was set (sys.settrace)",
+    "sys.setprofile": "a profiler was set (sys.setprofile), which switches off the watch "
+                      "on library use",
+    "sys.monitoring.register_callback": "a monitoring callback was set (sys.monitoring)",
+    "code.__new__": "code objects built by hand",
+}
+_FRAME_ATTRIBUTES = {
+    "tb_frame": "frame inspection (a traceback's tb_frame)",
+    "gi_frame": "frame inspection (a generator's gi_frame)",
+    "cr_frame": "frame inspection (a coroutine's cr_frame)",
+    "ag_frame": "frame inspection (an async generator's ag_frame)",
+}
+_FILE_EVENTS = frozenset({"open", "os.link", "os.symlink", "os.rename", "os.remove",
+                          "os.truncate", "os.chmod", "os.chown", "os.utime", "os.rmdir"})
+#: Modules that inspect frames (or call C) on behalf of their caller: look past them.
+_HELPERS = frozenset({"inspect", "traceback", "logging", "linecache", "ctypes", "cProfile",
+                      "profile", "bdb", "pdb", "trace", "faulthandler", "gc", "sys"})
+
+_flags: set[str] = set()
+_auditing = False
+_current_call: list[str] = []
+_library_kinds: dict[int, bool] = {}
+
+
+def flag(where: str, what: str) -> None:
+    """Write a review flag ``"<where>: <what>"`` into the log (each once; at most 50)."""
+    line = f"{where}: {what}"
+    if _recorder is None or line in _flags or len(_flags) >= _MAX_FLAGS:
+        return
+    _flags.add(line)
+    with contextlib.suppress(Exception):
+        _recorder.write({REVIEW_KEY: line})
+
+
+class in_call:
+    """Context manager around a checker's call of student code: names where flags arise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __enter__(self) -> None:
+        _current_call.append(self.label)
+        if _recorder is not None:
+            _integrity.check(self.label)
+
+    def __exit__(self, *exc: object) -> None:
+        if _current_call:
+            _current_call.pop()
+
+
+def _where() -> str:
+    return f"`{_current_call[-1]}`" if _current_call else "the notebook"
+
+
+def _is_library(namespace: dict) -> bool:
+    """Whether code running with globals ``namespace`` is installed or course code."""
+    known = _library_kinds.get(id(namespace))
+    if known is not None:
+        return known
+    from course import shortcuts
+
+    name = namespace.get("__name__")
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    real = module is not None and getattr(module, "__dict__", None) is namespace
+    library = real and name != "__main__" and shortcuts._in_library(
+        getattr(module, "__file__", None))
+    if real:
+        _library_kinds[id(namespace)] = library
+    return library
+
+
+def _caused_by_submission() -> bool:
+    """Whether the code that raised the audit event (past inspection helpers) is the
+    submission's own."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        top = name.partition(".")[0] if isinstance(name, str) else ""
+        if top not in _HELPERS or not _is_library(frame.f_globals):
+            return not _is_library(frame.f_globals)
+        frame = frame.f_back
+    return False
+
+
+def _touches_log(args: tuple) -> bool:
+    if _recorder is None:
+        return False
+    log = os.path.abspath(_recorder.path)
+    for arg in args[:2]:
+        if isinstance(arg, bytes):
+            arg = os.fsdecode(arg)
+        if isinstance(arg, str) and arg:
+            path = os.path.abspath(arg)
+            if path == log or log.startswith(path.rstrip(os.sep) + os.sep) or (
+                    os.path.basename(path) == os.path.basename(log)):
+                return True
+    return False
+
+
+def _seen(event: str, args: tuple) -> str | None:
+    """What an audit event shows, if it is one that flags a submission."""
+    if event == "object.__getattr__":
+        name = args[1] if len(args) > 1 else None
+        return _FRAME_ATTRIBUTES.get(name) if isinstance(name, str) else None
+    if event == "compile":
+        filename = args[1] if len(args) > 1 else None
+        if isinstance(filename, bytes):
+            filename = os.fsdecode(filename)
+        shortcuts = sys.modules.get("course.shortcuts")
+        in_library = getattr(shortcuts, "_in_library", None)
+        return ("code compiled under an installed or course file's name"
+                if in_library is not None and in_library(filename) else None)
+    if event in _FILE_EVENTS:
+        return "the grading log was opened, moved or changed" if _touches_log(args) else None
+    return _AUDITED.get(event)
+
+
+def _audit(event: str, args: tuple) -> None:
+    """The audit hook: flag what the submission's own code did (see :data:`_AUDITED`)."""
+    global _auditing
+    if _auditing or _recorder is None:
+        return
+    _auditing = True
+    try:
+        what = _seen(event, args)
+        caused = what is not None and _caused_by_submission()
+    except Exception:  # the hook never breaks what it watches
+        caused = False
+    finally:
+        _auditing = False
+    if not caused:
+        return
+    flag(_where(), what)
+    if event in _FILE_EVENTS:
+        raise PermissionError("the grading log is not the notebook's to touch")
+
+
+class _Integrity:
+    """Functions and classes of the course's modules, as first seen: a change is flagged."""
+
+    #: Modules every attribute of which must stay as it was.
+    STRICT = ("course.recording", "course.checking", "course.shortcuts")
+
+    def __init__(self) -> None:
+        self.seen: dict[str, dict[str, int]] = {}
+        self.calls = 0
+        self.last = ""
+
+    @staticmethod
+    def _attributes(module: Any, strict: bool) -> dict[str, int]:
+        import types
+
+        kept = {}
+        for name, value in list(vars(module).items()):
+            if isinstance(value, types.ModuleType) or name.startswith("__"):
+                continue
+            if strict or isinstance(value, types.FunctionType | type):
+                kept[name] = id(value)
+            if isinstance(value, type) and value.__module__ == module.__name__:
+                for attribute, member in list(vars(value).items()):
+                    if isinstance(member, types.FunctionType):
+                        kept[f"{name}.{attribute}"] = id(member)
+        return kept
+
+    @staticmethod
+    def _foreign(module: Any) -> list[str]:
+        """Functions in a course module that were written in the notebook."""
+        import types
+
+        from course import shortcuts
+
+        return [name for name, value in list(vars(module).items())
+                if isinstance(value, types.FunctionType)
+                and not shortcuts._in_library(value.__code__.co_filename)]
+
+    def check(self, label: str) -> None:
+        """Compare the course's modules with what they were (on a new check, or every 64)."""
+        self.calls += 1
+        if label == self.last and self.calls % 64:
+            return
+        self.last = label
+        for name, module in list(sys.modules.items()):
+            if not (name == "course" or name.startswith("course.")) or module is None:
+                continue
+            now = self._attributes(module, name in self.STRICT)
+            before = self.seen.setdefault(name, now)
+            changed = sorted(k for k in before.keys() | now.keys()
+                             if before.get(k) != now.get(k))
+            changed += self._foreign(module) if before is now else []
+            if changed:
+                self.seen[name] = now
+                shown = ", ".join(f"{name}.{k}" for k in changed[:3])
+                flag(_where(), f"the course's code was patched ({shown})")
+
+
+_integrity = _Integrity()
+
+
+def _start_recording(path: str) -> None:
+    """Record into ``path`` (a grading kernel), with the audit hook and course snapshot."""
+    global _recorder
+    _recorder = _Recorder(path)
+    _integrity.check("")
+    sys.addaudithook(_audit)
+
+
 if os.environ.get(RECORD_ENV):
-    _recorder = _Recorder(os.environ[RECORD_ENV])
+    _start_recording(os.environ[RECORD_ENV])

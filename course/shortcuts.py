@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import ast
 import dis
+import functools
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 #: The checkers' own oracle wraps jax; handing the work to it is the same shortcut.
 _ORACLES = ("course.oracle", "course.checks")
@@ -50,8 +52,9 @@ def _rules(forbidden: frozenset[str], task: str, **names: tuple[str, ...]) -> di
 
 
 _DERIVATIVE = "compute the derivative by hand"
-#: Answer cell grade_id -> rule. Grade ids are unique across the course.
-BY_HAND: dict[str, ByHand] = {
+#: Answer cell grade_id -> rule. Grade ids are unique across the course. Read-only, so that
+#: a submission cannot switch a rule off in its kernel.
+BY_HAND: Mapping[str, ByHand] = MappingProxyType({
     # 01: the derivatives of f and of the activations, worked out on paper
     **_rules(AUTODIFF, _DERIVATIVE, grad_f=(), hessian_f=(), sigmoid_prime=(), relu_prime=()),
     # 02: numeric differentiation
@@ -81,10 +84,11 @@ BY_HAND: dict[str, ByHand] = {
     **_rules(frozenset({"jax", "optax", "torch", "autograd", *_ORACLES}),
              "backpropagate and train with your own numpy code",
              mlp_backward=(), train_xor=()),
-}
+})
 
 #: Name a checker calls -> rule (04's and 05's sin, cos, ... share one rule).
-BY_NAME: dict[str, ByHand] = {name: rule for rule in BY_HAND.values() for name in rule.names}
+BY_NAME: Mapping[str, ByHand] = MappingProxyType(
+    {name: rule for rule in BY_HAND.values() for name in rule.names})
 
 
 def matches(dotted: str, forbidden: Iterable[str]) -> str | None:
@@ -320,3 +324,282 @@ def warn_once(label: str, fn: object) -> None:
     if hit:
         _checked[label] = -1
         print(f"\N{WARNING SIGN} {message(label, rule, [hit])}")
+
+
+# --------------------------------------------------------------- run time (grading)
+#
+# While a by-hand exercise's function runs inside ``course.checking.call`` in a grading
+# kernel, a profile function (``sys.setprofile``, and ``threading.setprofile`` for threads
+# started meanwhile) sees every Python function that starts. It keeps a stack of
+# *boundaries*: a frame of the student's code, or of trusted code (course code the rule
+# does not forbid, and callables the checker itself passed as arguments). Library frames,
+# and course code the rule forbids (the oracle, the checkers, ``course.expr.to_sympy``), are
+# transparent. A frame of a forbidden library (or forbidden course code) that starts while
+# the innermost boundary is the student's code is a violation: the student's code called it,
+# directly or through any number of library layers, ``exec``, helpers from other cells or
+# course wrappers. A frame started under a trusted boundary (a ``grad_fn`` the checker
+# handed to the student's optimizer) is not.
+
+_STUDENT, _TRUSTED, _LIBRARY, _FORBIDDEN, _MIXED = range(5)
+_COURSE_PREFIX = "course."
+#: Forbidden libraries and the packages that carry their machinery.
+_COMPANIONS = {"jax": ("jaxlib",), "torch": ("functorch",)}
+
+
+def _top_level(forbidden: Iterable[str]) -> frozenset[str]:
+    """The forbidden library packages (not course code), with their companions."""
+    tops = {name for name in forbidden if not name.startswith(_COURSE_PREFIX)}
+    for name in list(tops):
+        tops.update(_COMPANIONS.get(name, ()))
+    return frozenset(tops)
+
+
+def _function_codes(dotted: str) -> set[int]:
+    """Ids of the code objects (nested ones included) of the course function ``dotted``."""
+    module_name, _, attribute = dotted.rpartition(".")
+    module = sys.modules.get(module_name)
+    function = getattr(module, attribute, None) if module is not None else None
+    code = getattr(function, "__code__", None)
+    return {id(c) for c in _codes(code)} if isinstance(code, types.CodeType) else set()
+
+
+class _Classifier:
+    """What a frame is for one rule, decided from its module's name (cached per module)."""
+
+    def __init__(self, forbidden: frozenset[str]) -> None:
+        self.forbidden = forbidden
+        self.libraries = _top_level(forbidden)
+        self.kinds: dict[int, int] = {}  # id(module globals) -> kind, real modules only
+        self.forbidden_codes: set[int] = set()
+        for name in forbidden:
+            if name.startswith(_COURSE_PREFIX) and name.rpartition(".")[0] in sys.modules \
+                    and not isinstance(sys.modules.get(name), types.ModuleType):
+                self.forbidden_codes |= _function_codes(name)
+
+    def _by_name(self, name: str) -> int:
+        if name.startswith(_COURSE_PREFIX):
+            if matches(name, self.forbidden):
+                return _FORBIDDEN
+            if any(rule.startswith(name + ".") for rule in self.forbidden):
+                return _MIXED
+            return _TRUSTED
+        if name == "__main__" or name.startswith("__"):
+            return _STUDENT
+        top = name.partition(".")[0]
+        return _FORBIDDEN if top in self.libraries else _LIBRARY
+
+    def kind(self, namespace: dict) -> int:
+        """The kind of code running with globals ``namespace``."""
+        known = self.kinds.get(id(namespace))
+        if known is not None:
+            return known
+        name = namespace.get("__name__")
+        module = sys.modules.get(name) if isinstance(name, str) else None
+        real = module is not None and getattr(module, "__dict__", None) is namespace
+        if not real:  # exec'd or generated code: only real course modules are trusted
+            kind = _STUDENT if not isinstance(name, str) else self._by_name(name)
+            return _STUDENT if kind in (_TRUSTED, _MIXED) else kind
+        kind = self._by_name(name)
+        if kind == _LIBRARY and not _in_library(getattr(module, "__file__", None)):
+            kind = _STUDENT  # a module the submission wrote and imported
+        self.kinds[id(namespace)] = kind
+        return kind
+
+
+_classifiers: dict[frozenset[str], _Classifier] = {}
+
+
+def _classifier(forbidden: frozenset[str]) -> _Classifier:
+    if forbidden not in _classifiers:
+        _classifiers[forbidden] = _Classifier(forbidden)
+    return _classifiers[forbidden]
+
+
+def _library_roots() -> tuple[str, ...]:
+    import os
+    import sysconfig
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots.update(path for key, path in sysconfig.get_paths().items()
+                 if key in ("stdlib", "platstdlib", "purelib", "platlib"))
+    roots.add(os.path.dirname(os.path.abspath(__file__)))
+    found = set()
+    for root in roots:
+        if root and root != os.sep:
+            found.update({os.path.join(root, ""), os.path.join(os.path.realpath(root), "")})
+    return tuple(sorted(found))
+
+
+_LIBRARY_ROOTS = _library_roots()
+
+
+def _in_library(filename: object) -> bool:
+    """Whether ``filename`` is the file of installed or course code (not the submission's)."""
+    return isinstance(filename, str) and (
+        filename.startswith(_LIBRARY_ROOTS) or filename.startswith("<frozen "))
+
+
+def _allowed_codes(values: Iterable[object]) -> set[int]:
+    """Ids of the code of callables the checker passed (the student's own are not allowed)."""
+    codes: set[int] = set()
+
+    def add(value: object, depth: int) -> None:
+        if depth > 2:
+            return
+        if isinstance(value, list | tuple):
+            for item in value[:64]:
+                add(item, depth + 1)
+        elif isinstance(value, dict):
+            for item in list(value.values())[:64]:
+                add(item, depth + 1)
+        elif isinstance(value, types.MethodType):
+            add(value.__func__, depth)
+        elif isinstance(value, types.FunctionType):
+            if _in_library(value.__code__.co_filename):  # where its code is, not its __module__
+                codes.update(id(code) for code in _codes(value.__code__))
+        elif isinstance(value, functools.partial):
+            add(value.func, depth)
+        elif callable(value) and not isinstance(value, type):
+            method = next((vars(c)["__call__"] for c in type(value).__mro__
+                           if "__call__" in vars(c)), None)
+            if isinstance(method, types.FunctionType):
+                add(method, depth)
+
+    for value in values:
+        add(value, 0)
+    return codes
+
+
+class Watch:
+    """Watch the code one call of a by-hand exercise runs (a context manager).
+
+    ``found`` is the first forbidden function the student's code reached, as a dotted
+    name, or None. ``fn`` is what the checker calls; ``passed`` are the arguments it gives
+    (its callables are trusted, the student's are not).
+    """
+
+    def __init__(self, rule: ByHand, fn: object, passed: Iterable[object],
+                 exercise: str = "") -> None:
+        self.rule = rule
+        self.exercise = exercise
+        self.classifier = _classifier(rule.forbidden)
+        self.allowed = _allowed_codes([fn, *passed])
+        self.hits: list[str] = []
+        self.profiles: list[object] = []
+
+    @property
+    def found(self) -> str | None:
+        return self.hits[0] if self.hits else None
+
+    def _profile(self, root: int):
+        """A profile function with its own stack of boundaries (one per thread)."""
+        kind_of = self.classifier.kind
+        allowed = self.allowed
+        forbidden_codes = self.classifier.forbidden_codes
+        hits = self.hits
+        kinds = [root]
+        frames: list[object] = [None]
+
+        def profile(frame, event, arg):
+            if event == "call":
+                kind = kind_of(frame.f_globals)
+                if kind == _LIBRARY:
+                    return
+                if kind == _MIXED:
+                    kind = _FORBIDDEN if id(frame.f_code) in forbidden_codes else _TRUSTED
+                if kind in (_FORBIDDEN, _STUDENT) and allowed and id(frame.f_code) in allowed:
+                    kind = _TRUSTED
+                if kind == _FORBIDDEN:
+                    if kinds[-1] == _STUDENT and not hits:
+                        hits.append(_dotted(frame))
+                    return
+                kinds.append(kind)
+                frames.append(frame)
+            elif event == "return" and frames[-1] is frame:
+                kinds.pop()
+                frames.pop()
+
+        return profile
+
+    def _thread_start(self, frame, event, arg):
+        """Profile of a thread started during the call: code it runs counts as the student's."""
+        profile = self._profile(_STUDENT)
+        sys.setprofile(profile)
+        profile(frame, event, arg)
+
+    def __enter__(self) -> Watch:
+        import threading
+
+        self.previous = sys.getprofile(), threading.getprofile()
+        self.profile = self._profile(_TRUSTED)
+        threading.setprofile(self._thread_start)
+        sys.setprofile(self.profile)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import threading
+
+        current = sys.getprofile(), threading.getprofile()
+        sys.setprofile(self.previous[0])
+        threading.setprofile(self.previous[1])
+        if current != (self.profile, self._thread_start):
+            self.tampered = True
+
+    tampered = False
+
+    def check_answer(self, value: object) -> None:
+        """Count an answer that is (or holds) a forbidden library's object as a violation."""
+        if not self.hits:
+            hit = _forbidden_value(value, self.classifier.libraries, 0)
+            if hit:
+                self.hits.append(hit)
+
+
+def _dotted(frame) -> str:
+    """What a forbidden frame runs, as shown to the student: a course function by its name,
+    a library by its public module path (``jax``, not ``jax._src.api``)."""
+    module = frame.f_globals.get("__name__")
+    if not isinstance(module, str):
+        return "?"
+    if module.startswith(_COURSE_PREFIX):
+        return f"{module}.{frame.f_code.co_qualname}"
+    public = []
+    for part in module.split("."):
+        if part.startswith("_"):
+            break
+        public.append(part)
+    return ".".join(public) or module
+
+
+def _forbidden_value(value: object, libraries: frozenset[str], depth: int) -> str | None:
+    """The type of a forbidden library's object found in ``value`` (an answer), if any."""
+    if depth > 3:
+        return None
+    kind = type(value)
+    module = getattr(kind, "__module__", "") or ""
+    if isinstance(module, str) and module.partition(".")[0] in libraries:
+        return f"{module}.{kind.__qualname__}"
+    items: Iterable[object] = ()
+    if kind in (list, tuple):
+        items = value[:64]  # type: ignore[index]
+    elif kind is dict:
+        items = list(value.values())[:64]  # type: ignore[union-attr]
+    elif _student(kind):
+        items = [v for k, v in list(getattr(value, "__dict__", {}).items())[:32]
+                 if isinstance(k, str)]
+    return next((hit for item in items
+                 if (hit := _forbidden_value(item, libraries, depth + 1))), None)
+
+
+def rule_for(exercise: str | None, label: str) -> tuple[str, ByHand] | None:
+    """The exercise and rule a call belongs to: by the running check, else by the name."""
+    if exercise:
+        for name in (exercise, exercise.removesuffix("_property")):
+            if name in BY_HAND:
+                return name, BY_HAND[name]
+        return None
+    rule = BY_NAME.get(label)
+    if rule is None:
+        return None
+    owner = next((name for name, r in BY_HAND.items() if r is rule), label)
+    return owner, rule
