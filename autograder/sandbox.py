@@ -125,15 +125,28 @@ def course_package_dir() -> str | None:
     return os.path.realpath(next(iter(spec.submodule_search_locations)))
 
 
+@functools.cache
+def _kernel_course_dir() -> str | None:
+    """Where a kernel (this Python, without this process's working folder or PYTHONPATH)
+    imports ``course`` from: an editable install maps it to its own folder."""
+    probe = ("import importlib.util as u; s = u.find_spec('course'); "
+             "print(next(iter(s.submodule_search_locations)) if s else '')")
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        run = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True,
+                             text=True, timeout=60, cwd="/")
+        if run.returncode == 0 and run.stdout.strip():
+            return os.path.realpath(run.stdout.strip())
+    return None
+
+
 def default_visible_paths() -> list[str]:
     """What every kernel needs to read: system folders, Python, the venv, ``course``."""
     python = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
               os.path.dirname(os.path.realpath(sys.executable))}
     paths = [p for p in SYSTEM_PATHS if os.path.lexists(p)]
     paths += sorted(p for p in python if p and p != "/")
-    package = course_package_dir()
-    if package:
-        paths.append(package)
+    packages = {course_package_dir(), _kernel_course_dir()}
+    paths += sorted(p for p in packages if p)
     return paths
 
 
@@ -593,9 +606,14 @@ def build_policy(workdir: str, env: Mapping[str, str], *, uid: int | None,
 
 
 def launcher_command(policy: Policy, command: Sequence[str]) -> list[str]:
-    """The command that starts ``command`` under ``policy``."""
-    return [sys.executable, "-m", "autograder.sandbox", json.dumps(asdict(policy)), "--",
-            *command]
+    """The command that starts ``command`` under ``policy``.
+
+    The launcher finds this module where the grader found it, whatever the environment
+    the kernel is given (it has no PYTHONPATH, for one).
+    """
+    root = str(Path(__file__).resolve().parent.parent)
+    start = f"import sys; sys.path.insert(0, {root!r}); from autograder.sandbox import main; main()"
+    return [sys.executable, "-c", start, json.dumps(asdict(policy)), "--", *command]
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -868,6 +886,11 @@ def _judge(run: subprocess.CompletedProcess, hidden: list[str], uid: int | None,
     return problems
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The launcher: ``POLICY -- COMMAND...`` on the command line."""
     separator = sys.argv.index("--")
     launch(Policy(**json.loads(sys.argv[1])), sys.argv[separator + 1 :])
+
+
+if __name__ == "__main__":
+    main()
