@@ -74,7 +74,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 1
     found = [s for s in found if s.lesson in lessons or s.lesson is None]
     print(f"{len(found)} submission(s) from {source}, grading with {args.workers} worker(s)")
-    run = classgrade.ClassRun(course, workers=args.workers, force=args.force)
+    run = classgrade.ClassRun(course, workers=args.workers, force=args.force,
+                              secrets=(source.resolve(),))
     started = time.monotonic()
     try:
         results = run.run(found)

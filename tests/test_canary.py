@@ -108,20 +108,28 @@ def test_a_run_whose_path_scores_everything_refuses(scratch_course, no_cache):
     _nothing_written(scratch_course)
 
 
-def test_a_broken_machine_is_refused_before_grading(scratch_course, monkeypatch, no_cache):
+def test_a_broken_machine_is_refused_before_grading(scratch_course, tmp_path, monkeypatch,
+                                                    no_cache):
     graded: list[str] = []
 
     def grade(job):
         graded.append(job.student)
         return classgrade.grade_job(job)
 
-    monkeypatch.setattr(classgrade.sandbox, "preflight",
-                        lambda: ["the course folder is not reachable by other users"],
-                        raising=False)
-    run = classgrade.ClassRun(scratch_course, workers=1, grade=grade)
+    checked: list[Path] = []
+
+    def preflight(secrets):
+        checked.extend(secrets)
+        return ["the course folder is not reachable by other users"]
+
+    monkeypatch.setattr(classgrade.sandbox, "preflight", preflight)
+    run = classgrade.ClassRun(scratch_course, workers=1, grade=grade,
+                              secrets=(tmp_path / "release",))
     with pytest.raises(classgrade.RefusedToGrade, match="not reachable by other users"):
         run.run([_submission("1001", solution_notebook(LESSON))], progress=lambda m: None)
     assert graded == []
+    assert {REPO_ROOT / "solutions", tmp_path / "gradebook.db", tmp_path / "release"} <= set(
+        checked)
     _nothing_written(scratch_course)
 
 
