@@ -154,6 +154,7 @@ class SessionClient(NotebookClient):
         self.settings_iopub_timeout = self.iopub_timeout
         self.timed_out = False
         self.output_bytes = 0
+        self.context: zmq.asyncio.Context | None = None
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -164,7 +165,7 @@ class SessionClient(NotebookClient):
     async def async_start_new_kernel_client(self):
         """As nbclient's, but the client's zmq context caps message size and queue length."""
         assert self.km is not None
-        context = zmq.asyncio.Context()
+        context = self.context = zmq.asyncio.Context()
         context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
         context.setsockopt(zmq.RCVHWM, self.max_queued_messages)
         try:
@@ -173,7 +174,6 @@ class SessionClient(NotebookClient):
             await self.kc.wait_for_ready(timeout=self.startup_timeout)
         except Exception:
             await self._async_cleanup_kernel()
-            context.destroy(linger=0)
             raise
         self.kc.allow_stdin = False
         return self.kc
@@ -210,12 +210,13 @@ class SessionClient(NotebookClient):
 
     def close_context(self) -> None:
         """Destroy the zmq context this client made (nbclient leaves it to the collector)."""
-        kc = self.kc
-        if kc is not None:
+        if self.kc is not None:
             with contextlib.suppress(Exception):
-                kc.stop_channels()
+                self.kc.stop_channels()
+        if self.context is not None:
             with contextlib.suppress(Exception):
-                kc.context.destroy(linger=0)
+                self.context.destroy(linger=0)
+            self.context = None
 
 
 # ---------------------------------------------------------------------- the kernel log
