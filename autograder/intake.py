@@ -20,8 +20,10 @@ everything (``submissions/...``) is unwrapped first, unless that folder is the o
 thing naming a student. Names inside a student's upload never change whose work it is:
 when a file inside an LMS-named upload is named like another student's LMS file
 (``bob_1002_502_x.ipynb`` inside Ada's ``ada_1001_501_work.zip``), the notebook is not
-graded and its row says so, for a person to decide. (Inside a folder the instructor
-named, e.g. ``ada/bob_1002_502_x.ipynb``, the folder decides.) Ids are
+graded and its row says so, for a person to decide; so are all files of an id that
+comes with two different person names (a student who chose a file name, or a profile
+name, that starts like another student's download). Inside a folder the instructor
+named (``ada/bob_1002_502_x.ipynb``) the folder decides. Ids are
 sanitized (letters, digits, space and ``-._@+``; no leading punctuation; at most 64
 characters): an id that had to be changed gets a short digest of the original, so that
 two different names never become one id.
@@ -141,6 +143,7 @@ class _Candidate:
     mtime: float
     recognised: str | None = None  # lesson from the graded cells
     placed: str | None = None  # lesson the file's place asks for
+    claimed: str | None = None  # the person's name the LMS wrote with the id
 
 
 # ------------------------------------------------------------------------------ names
@@ -171,8 +174,8 @@ def _origin(parts: tuple[str, ...]) -> str:
     return clean_text("/".join(parts))
 
 
-def _lms_student(name: str, pattern: re.Pattern | None) -> str | None:
-    """The student id an LMS wrote into ``name``, or None.
+def _lms_match(name: str, pattern: re.Pattern | None) -> re.Match | None:
+    """The match of the LMS name that says whose file ``name`` is, or None.
 
     The instructor's pattern decides when it matches. Otherwise, of the LMS patterns that
     match, the one whose id comes first wins: the LMS writes its prefix before the
@@ -182,9 +185,14 @@ def _lms_student(name: str, pattern: re.Pattern | None) -> str | None:
     if pattern is not None:
         match = pattern.match(name)
         if match and match.group("student"):
-            return match.group("student")
+            return match
     matches = [m for m in (p.match(name) for p in LMS_PATTERNS) if m]
-    return min(matches, key=lambda m: m.start("student")).group("student") if matches else None
+    return min(matches, key=lambda m: m.start("student")) if matches else None
+
+
+def _lms_student(name: str, pattern: re.Pattern | None) -> str | None:
+    match = _lms_match(name, pattern)
+    return match.group("student") if match else None
 
 
 def _identity(parts: tuple[str, ...], lessons: Collection[str],
@@ -200,6 +208,19 @@ def _identity(parts: tuple[str, ...], lessons: Collection[str],
         if index < len(parts) - 1 and part not in lessons:
             return (part[:-4] if part.lower().endswith(".zip") else part), None
     return PurePosixPath(parts[-1]).stem.split("_")[0] or parts[-1], None
+
+
+def _claimed_name(parts: tuple[str, ...], lessons: Collection[str],
+                  pattern: re.Pattern | None) -> str | None:
+    """The person's name the LMS wrote next to the id that :func:`_identity` chose."""
+    for index, part in enumerate(parts):
+        match = _lms_match(part, pattern)
+        if match is not None:
+            name = match.groupdict().get("name")
+            return " ".join(name.casefold().split()) if name else None
+        if index < len(parts) - 1 and part not in lessons:
+            return None  # a folder names the student
+    return None
 
 
 def _conflict(owner: str, inner: tuple[str, ...], pattern: re.Pattern | None) -> str | None:
@@ -596,7 +617,8 @@ def _candidate(found: _File, lesson_ids: dict[str, set[str]], wanted: set[str],
                pattern: re.Pattern | None) -> _Candidate:
     student, conflict = _student(found.parts, lesson_ids, pattern)
     candidate = _Candidate(student, found.origin or _origin(found.parts), found.content,
-                           found.problem, found.mtime)
+                           found.problem, found.mtime, claimed=_claimed_name(
+                               found.parts, lesson_ids, pattern))
     folder = next((p for p in found.parts[:-1] if p in lesson_ids), None)
     candidate.placed = folder or (next(iter(wanted)) if len(wanted) == 1 else None)
     if candidate.problem is None:
@@ -629,6 +651,7 @@ def _problem_lesson(c: _Candidate, wanted: set[str]) -> str | bool | None:
 def _submissions(candidates: list[_Candidate], others: dict[str, list[str]],
                  wanted: set[str]) -> list[Submission]:
     """One graded notebook per (student, lesson) and a row for every other file."""
+    _name_conflicts(candidates)
     rows: list[Submission] = []
     readable: dict[tuple[str, str], list[_Candidate]] = {}
     for c in candidates:
@@ -652,6 +675,24 @@ def _submissions(candidates: list[_Candidate], others: dict[str, list[str]],
         if student not in have:
             rows.append(_no_notebook(student, names, wanted))
     return sorted(rows, key=lambda s: (s.lesson or "", s.student, s.problem or "", s.origin))
+
+
+def _name_conflicts(candidates: list[_Candidate]) -> None:
+    """Refuse every file of an id that the LMS names come with under different names.
+
+    The LMS writes one name per id; a second one means a student chose a file name that
+    starts like another student's download (``bob_1002_502_`` + their own file name).
+    """
+    names: dict[str, set[str]] = {}
+    for c in candidates:
+        if c.claimed is not None:
+            names.setdefault(c.student, set()).add(c.claimed)
+    for c in candidates:
+        if len(names.get(c.student, ())) > 1:
+            listed = ", ".join(repr(clean_text(n, 40)) for n in sorted(names[c.student])[:3])
+            conflict = (f"conflict: files of student {c.student} come under different names "
+                        f"({listed}); not graded: decide by hand whose work each is")
+            c.problem = f"{c.problem}; {conflict}" if c.problem else conflict
 
 
 def _newest(student: str, lesson: str, group: list[_Candidate]) -> list[Submission]:

@@ -224,6 +224,21 @@ CASES = [
         "Bob Hopper_1002_assignsubmission_file_derivatives.ipynb": notebook(L01, "bob")}),
         {"1003": [(L01, "eve"), (L05, "eve5")], "1002": (L01, "bob")}, {},
         "a Moodle file whose student-chosen part is named like a Canvas or Moodle file"),
+    IntakeCase("name-chosen-like-another-download", zipped({
+        "Bob Hopper_1002_assignsubmission_file_derivatives.ipynb": notebook(L01, "bob"),
+        # Eve renamed herself "Bob_1002_assignsubmission_file_" in her LMS profile.
+        "Bob_1002_assignsubmission_file__1003_assignsubmission_file_x.ipynb":
+            notebook(L01, "eve"),
+        "ada_1001_501_derivatives.ipynb": notebook(L01, "ada"),
+        "ada_LATE_1001_502_derivatives-1.ipynb": notebook(L05, "ada5")}),
+        {"1001": [(L01, "ada"), (L05, "ada5")]}, {"1002": "different names"},
+        "one id under two names: both files refused, never one silently chosen"),
+    IntakeCase("lms-names-in-an-instructors-folder", folder({
+        "ada/hopperbob_1002_502_a.ipynb": notebook(L01, "ada"),
+        "ada/carol_1003_503_b.ipynb": notebook(L05, "ada5"),
+        "zed/derivatives.ipynb": notebook(L01, "zed")}),
+        {"ada": [(L01, "ada"), (L05, "ada5")], "zed": (L01, "zed")}, {},
+        "inside a folder the instructor named, file names decide nothing"),
     IntakeCase("impersonating-folder-layout", folder({
         "ada/01-derivatives/hopperbob_1002_502_derivatives.ipynb": notebook(L01, "ada"),
         "1002/01-derivatives/derivatives.ipynb": notebook(L01, "bob")}),
