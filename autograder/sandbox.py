@@ -51,9 +51,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, List, Unicode
-
 UID_ENV = "COURSE_SANDBOX_UID"
 #: Kernels of a grading process run as user ``UID_BASE + pid``: one user per grader, so a
 #: kernel can neither read nor signal the kernels of another grading process.
@@ -616,63 +613,79 @@ def launcher_command(policy: Policy, command: Sequence[str]) -> list[str]:
     return [sys.executable, "-c", start, json.dumps(asdict(policy)), "--", *command]
 
 
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start through :func:`launch`."""
+def _manager_class() -> type:
+    """:class:`SandboxKernelManager`, defined on first use: the launcher, which imports
+    this module for every kernel start, need not pay a second for jupyter_client."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Integer, List, Unicode
 
-    memory_mb = Integer(3072, help="Address-space limit of a kernel, in MiB").tag(config=True)
-    cpu_seconds = Integer(900, help="CPU-time limit of a kernel, in seconds").tag(config=True)
-    max_processes = Integer(512, help="Processes and threads of the kernel's user").tag(
-        config=True)
-    max_file_mb = Integer(256, help="Largest file a kernel may write, in MiB").tag(config=True)
-    tmp_mb = Integer(256, help="Size of a kernel's private /tmp, /var/tmp, /dev/shm, in MiB"
-                     ).tag(config=True)
-    hide = List(Unicode(), help="Paths covered even inside a visible folder (as root)").tag(
-        config=True)
-    visible = List(Unicode(), help="More folders a kernel may read (as root)").tag(config=True)
+    class SandboxKernelManager(AsyncKernelManager):
+        """A kernel manager whose kernels start through :func:`launch`."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._workdir = ""
-        self._uid = sandbox_uid() if os.geteuid() == 0 else None
-        self._launch_env: Mapping[str, str] = os.environ
-        self._cgroups: list[str] = []
+        memory_mb = Integer(3072, help="Address-space limit of a kernel, in MiB").tag(config=True)
+        cpu_seconds = Integer(900, help="CPU-time limit of a kernel, in seconds").tag(config=True)
+        max_processes = Integer(512, help="Processes and threads of the kernel's user").tag(
+            config=True)
+        max_file_mb = Integer(256, help="Largest file a kernel may write, in MiB").tag(config=True)
+        tmp_mb = Integer(256, help="Size of a kernel's private /tmp, /var/tmp, /dev/shm, in MiB"
+                         ).tag(config=True)
+        hide = List(Unicode(), help="Paths covered even inside a visible folder (as root)").tag(
+            config=True)
+        visible = List(Unicode(), help="More folders a kernel may read (as root)").tag(config=True)
 
-    def use_workdir(self, workdir: str) -> None:
-        self._workdir = workdir
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self._workdir = ""
+            self._uid = sandbox_uid() if os.geteuid() == 0 else None
+            self._launch_env: Mapping[str, str] = os.environ
+            self._cgroups: list[str] = []
 
-    def format_kernel_cmd(self, extra_arguments=None):
-        command = super().format_kernel_cmd(extra_arguments)
-        policy = build_policy(
-            self._workdir, self._launch_env, uid=self._uid, memory_bytes=self.memory_mb * 2**20,
-            cpu_seconds=self.cpu_seconds, max_processes=self.max_processes,
-            max_file_bytes=self.max_file_mb * 2**20, tmp_bytes=self.tmp_mb * 2**20,
-            visible=self.visible, hide=self.hide, cgroups=self._cgroups,
-        )
-        return launcher_command(policy, command)
+        def use_workdir(self, workdir: str) -> None:
+            self._workdir = workdir
 
-    async def _async_pre_start_kernel(self, **kwargs):
-        if self._workdir:
-            # The kernel reads its connection file after dropping root: keep it in its workdir.
-            self.connection_file = os.path.join(self._workdir, ".kernel-connection.json")
-        self._launch_env = dict(kwargs.pop("env", None) or os.environ)
-        kwargs["env"] = kernel_env(self._launch_env, self._workdir)
-        if self._uid is not None:
-            remove_cgroups(self._cgroups)
-            self._cgroups = make_cgroups(self.memory_mb * 2**20, self.max_processes)
-        command, kw = await super()._async_pre_start_kernel(**kwargs)
-        kw["env"] = kernel_env(kw.get("env") or {}, self._workdir)
-        return command, kw
+        def format_kernel_cmd(self, extra_arguments=None):
+            command = super().format_kernel_cmd(extra_arguments)
+            policy = build_policy(
+                self._workdir, self._launch_env, uid=self._uid, memory_bytes=self.memory_mb * 2**20,
+                cpu_seconds=self.cpu_seconds, max_processes=self.max_processes,
+                max_file_bytes=self.max_file_mb * 2**20, tmp_bytes=self.tmp_mb * 2**20,
+                visible=self.visible, hide=self.hide, cgroups=self._cgroups,
+            )
+            return launcher_command(policy, command)
 
-    async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False):
-        try:
-            await super()._async_shutdown_kernel(now=now, restart=restart)
-        finally:
+        async def _async_pre_start_kernel(self, **kwargs):
+            if self._workdir:
+                # The kernel reads its connection file after dropping root: keep it in its workdir.
+                self.connection_file = os.path.join(self._workdir, ".kernel-connection.json")
+            self._launch_env = dict(kwargs.pop("env", None) or os.environ)
+            kwargs["env"] = kernel_env(self._launch_env, self._workdir)
             if self._uid is not None:
-                kill_user_processes(self._uid)
-            remove_cgroups(self._cgroups)
-            self._cgroups = []
+                remove_cgroups(self._cgroups)
+                self._cgroups = make_cgroups(self.memory_mb * 2**20, self.max_processes)
+            command, kw = await super()._async_pre_start_kernel(**kwargs)
+            kw["env"] = kernel_env(kw.get("env") or {}, self._workdir)
+            return command, kw
 
-    shutdown_kernel = _async_shutdown_kernel  # AsyncKernelManager binds the base method
+        async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False):
+            try:
+                await super()._async_shutdown_kernel(now=now, restart=restart)
+            finally:
+                if self._uid is not None:
+                    kill_user_processes(self._uid)
+                remove_cgroups(self._cgroups)
+                self._cgroups = []
+
+        shutdown_kernel = _async_shutdown_kernel  # AsyncKernelManager binds the base method
+
+    SandboxKernelManager.__qualname__ = "SandboxKernelManager"
+    return SandboxKernelManager
+
+
+def __getattr__(name: str):
+    if name == "SandboxKernelManager":
+        manager = globals()[name] = _manager_class()
+        return manager
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_hidden_paths(*roots: Path, keep: tuple[str, ...] = ()) -> list[str]:
@@ -711,7 +724,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def cleanup_stale(folders: Iterable[Path] | None = None) -> list[Path]:
+def cleanup_stale(folders: Iterable[Path] | None = None, *, cgroups: bool = True
+                  ) -> list[Path]:
     """Remove what graders that are gone left behind; returns what was removed.
 
     In the temporary folder and the kernels' parent: folders of processes that no longer
@@ -732,7 +746,7 @@ def cleanup_stale(folders: Iterable[Path] | None = None) -> list[Path]:
                         os.chmod(entry, 0o700)
                     shutil.rmtree(entry, ignore_errors=True)
                     removed.append(entry)
-    found = _cgroup_parents() if os.geteuid() == 0 else None
+    found = _cgroup_parents() if cgroups and os.geteuid() == 0 else None
     for parent in found[1] if found else []:
         with contextlib.suppress(OSError):
             for entry in Path(parent).iterdir():

@@ -108,9 +108,28 @@ def test_cleanup_removes_folders_of_processes_that_are_gone(tmp_path):
     for folder in stale + kept:
         (folder / "inner").mkdir(parents=True)
     os.chmod(stale[2], 0)
-    removed = sandbox.cleanup_stale([tmp_path])
+    removed = sandbox.cleanup_stale([tmp_path], cgroups=False)
     assert sorted(removed) == sorted(stale)
     assert all(not p.exists() for p in stale) and all(p.exists() for p in kept)
+
+
+@needs_root
+def test_cleanup_removes_control_groups_of_graders_that_are_gone():
+    if sandbox.cgroup_support() is None:
+        pytest.skip("no control groups for kernels on this machine")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _, parents = sandbox._cgroup_parents()
+    stale = [Path(p) / f"{sandbox.CGROUP_PREFIX}{dead.pid}-0" for p in parents]
+    mine = sandbox.make_cgroups(2**30, 16)
+    for folder in stale:
+        folder.mkdir()
+    try:
+        removed = sandbox.cleanup_stale([])
+        assert set(stale) <= set(removed) and not any(p.exists() for p in stale)
+        assert all(os.path.isdir(p) for p in mine)
+    finally:
+        sandbox.remove_cgroups([*map(str, stale), *mine])
 
 
 def test_owned_folders_name_their_owner(tmp_path):
@@ -118,7 +137,7 @@ def test_owned_folders_name_their_owner(tmp_path):
     assert folder.name.startswith(f"grade-worker-{os.getpid()}-")
     work = sandbox.private_workdir(tmp_path / "kernels")
     assert work.name.startswith(f"kernel-{os.getpid()}-")
-    assert sandbox.cleanup_stale([tmp_path, tmp_path / "kernels"]) == []
+    assert sandbox.cleanup_stale([tmp_path, tmp_path / "kernels"], cgroups=False) == []
 
 
 # ---------------------------------------------------------------------------- preflight
@@ -341,3 +360,29 @@ def test_grading_works_from_a_folder_only_root_can_enter(tmp_path):
                           _GRADE_ONE], env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "TOTAL (5.0, 5.0)" in run.stdout, run.stderr[-3000:]
+
+
+@needs_root
+@pytest.mark.slow
+def test_kernels_read_the_compilation_cache_but_cannot_add_to_it(workdir, monkeypatch, tmp_path):
+    """The cache is shown read-only at its own path, even inside a folder only root enters."""
+    import nbformat
+    from test_compile_cache import PROBE, PROGRAM
+
+    from autograder import compile_cache
+
+    os.chmod(tmp_path, 0o700)
+    monkeypatch.setenv(compile_cache.CACHE_ENV, str(tmp_path / "kernels" / "cache"))
+    folder = compile_cache.cache_dir()
+    lesson = tmp_path / "source" / "00-tiny"
+    lesson.mkdir(parents=True)
+    notebook = lesson / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROGRAM)]),
+                   str(notebook))
+    compile_cache.prime(notebook, folder, timeout=120)
+    before = sorted(p.name for p in folder.iterdir())
+
+    run = run_sandboxed(PROBE, workdir, env=dict(os.environ, **compile_cache.reader_env(folder)))
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout.split("HITS")[1]) >= 1, run.stdout
+    assert sorted(p.name for p in folder.iterdir()) == before
