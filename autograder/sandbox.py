@@ -728,12 +728,15 @@ def cleanup_stale(folders: Iterable[Path] | None = None, *, cgroups: bool = True
                   ) -> list[Path]:
     """Remove what graders that are gone left behind; returns what was removed.
 
-    In the temporary folder and the kernels' parent: folders of processes that no longer
-    run (``kernel-<pid>-*``, ``grade-worker-<pid>-*``), the ``sandbox-empty-*`` folders
-    of earlier versions; and control groups of kernels whose grader is gone.
+    In the temporary folder, the kernels' parent and beside the ``course`` package:
+    folders of processes that no longer run (``kernel-<pid>-*``, ``grade-worker-<pid>-*``,
+    ``preflight-<pid>-*``), the ``sandbox-empty-*`` folders of earlier versions; and
+    control groups of kernels whose grader is gone.
     """
     if folders is None:
-        folders = [Path(tempfile.gettempdir()), _kernels_parent()]
+        package = course_package_dir()
+        folders = [Path(tempfile.gettempdir()), _kernels_parent(),
+                   *([Path(package).parent] if package else [])]
     removed = []
     for folder in folders:
         with contextlib.suppress(OSError):
@@ -806,7 +809,14 @@ try:
     report["write"] = "ok"
 except OSError as error:
     report["write"] = str(error)
-report["seen"] = [p for p in sys.argv[1:] if os.path.lexists(p)]
+seen = {}
+for path in sys.argv[1:]:
+    if os.path.lexists(path):
+        try:
+            seen[path] = sorted(os.listdir(path)) if os.path.isdir(path) else None
+        except OSError:
+            seen[path] = []
+report["seen"] = seen
 others = []
 for pid in os.listdir("/proc"):
     try:
@@ -858,7 +868,7 @@ def preflight(secrets: Sequence[Path | str] = (), *, timeout: float = 120) -> li
         finally:
             if uid is not None:
                 kill_user_processes(uid)
-        problems = _judge(run, hidden, uid, str(workdir))
+        problems = _judge(run, hidden, uid, str(workdir), policy.visible)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if beside is not None:
@@ -866,8 +876,25 @@ def preflight(secrets: Sequence[Path | str] = (), *, timeout: float = 120) -> li
     return problems
 
 
+def _exposed(seen: dict[str, list[str] | None], visible: list[str]) -> list[str]:
+    """The paths of ``seen`` (what the probe found: a folder's entries, or None for a file)
+    that a kernel can really read: a folder on the way to a visible one, such as the
+    course root above the ``course`` package, shows only that way."""
+    allowed = [os.path.realpath(p) for p in visible if os.path.lexists(p)]
+    exposed = []
+    for path, entries in seen.items():
+        real = os.path.realpath(path)
+        if entries is None or any(_inside(real, a) for a in allowed):
+            exposed.append(path)
+            continue
+        ways = {Path(a).relative_to(real).parts[0] for a in allowed
+                if _inside(a, real) and a != real}
+        exposed += [os.path.join(path, e) for e in entries if e not in ways]
+    return exposed
+
+
 def _judge(run: subprocess.CompletedProcess, hidden: list[str], uid: int | None,
-           workdir: str) -> list[str]:
+           workdir: str, visible: list[str]) -> list[str]:
     """The problems a probe's output shows."""
     line = next((x for x in run.stdout.splitlines() if x.startswith("PROBE")), None)
     if run.returncode != 0 or line is None:
@@ -884,7 +911,7 @@ def _judge(run: subprocess.CompletedProcess, hidden: list[str], uid: int | None,
         problems.append(f"a sandboxed kernel cannot write its folder {workdir} "
                         f"({report['write']}): choose a temporary folder (TMPDIR) it can use")
     if uid is not None:
-        for path in report["seen"]:
+        for path in _exposed(report["seen"], [*visible, workdir]):
             problems.append(f"a sandboxed kernel can see {path}: it must be outside every "
                             "folder listed in SandboxKernelManager.visible and the system "
                             "folders")

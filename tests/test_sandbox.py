@@ -152,7 +152,11 @@ def test_preflight_names_a_secret_the_kernel_could_see(tmp_path):
     secret = tmp_path / "gradebook.db"
     secret.write_text("grades")
     visible_one = shutil.which("env")  # inside /usr: part of every kernel's view
-    problems = sandbox.preflight([secret, visible_one])
+    # The course root and /root hold folders every kernel sees (course/, .venv, Python),
+    # so they exist in its view, but only on the way there: that is no problem.
+    from autograder.config import REPO_ROOT
+
+    problems = sandbox.preflight([secret, visible_one, REPO_ROOT, "/root", "/tmp"])
     assert len(problems) == 1 and visible_one in problems[0]
 
 
