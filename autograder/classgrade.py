@@ -219,7 +219,7 @@ class ClassRun:
                                       submission.problem or "unknown lesson", 0.0))
                 continue
             key = f"{submission.student}/{submission.lesson}"
-            stored = state.get(key, {})
+            stored = state.get(key) if isinstance(state.get(key), dict) else {}
             if not self.force and stored.get("digest") == _digest(submission.content):
                 progress(f"  {key}: unchanged since the last run, kept")
                 results.append(Result(submission.student, submission.lesson, None, None, 0.0,
@@ -295,8 +295,14 @@ class ClassRun:
         if result.autograded is None:
             progress(f"{prefix} NOT GRADED: {result.problem}")
             return result
-        marks = notebooks.annotations(nbformat.reads(result.autograded.decode("utf-8"),
-                                                     as_version=4))
+        try:
+            marks = notebooks.annotations(nbformat.reads(result.autograded.decode("utf-8"),
+                                                         as_version=4))
+        except Exception as error:  # a worker's output the grader cannot read: not graded
+            result = replace(result, autograded=None,
+                             problem=f"the graded notebook cannot be read: {error}"[:500])
+            progress(f"{prefix} NOT GRADED: {result.problem}")
+            return result
         result = replace(result, notes=tuple(marks["notes"]), review=tuple(marks["review"]))
         self._store(result, job.notebook_name)
         state[f"{result.student}/{result.lesson}"] = {
@@ -432,14 +438,17 @@ def exercise_scores(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]
 def _canary_scores(result: Result) -> dict[str, tuple[float, float]] | None:
     if result.autograded is None:
         return None
-    return exercise_scores(nbformat.reads(result.autograded.decode("utf-8"), as_version=4))
+    try:
+        return exercise_scores(nbformat.reads(result.autograded.decode("utf-8"), as_version=4))
+    except Exception:  # unreadable: the canary failed
+        return None
 
 
 def _canary_line(result: Result) -> str:
     """``3/5: mse 1/1, grad_f 0/1, ...`` or why the canary was not graded."""
     scores = _canary_scores(result)
     if scores is None:
-        return f"NOT GRADED: {result.problem}"
+        return f"NOT GRADED: {result.problem or 'the graded notebook cannot be read'}"
     total = sum(s for s, _ in scores.values()), sum(m for _, m in scores.values())
     return f"{total[0]:g}/{total[1]:g}: " + ", ".join(
         f"{exercise} {s:g}/{m:g}" for exercise, (s, m) in scores.items())
@@ -456,7 +465,7 @@ def _canary_ok(kind: str, result: Result) -> bool:
 
 def _failed_tests(result: Result) -> list[str]:
     """The error each failing test cell of a graded canary ended with (one line each)."""
-    if result.autograded is None:
+    if _canary_scores(result) is None:
         return []
     nb = nbformat.reads(result.autograded.decode("utf-8"), as_version=4)
     lines = []

@@ -55,6 +55,15 @@ def grade_without_running(job: classgrade.Job) -> classgrade.Result:
     return _graded(job, nb)
 
 
+def grade_into_garbage(job: classgrade.Job) -> classgrade.Result:
+    """Canaries as they should be; a submission's graded notebook unreadable."""
+    if job.canary == "solution":
+        return grade_without_running(job)
+    if job.canary == "release":
+        return grade_as_a_broken_sandbox(job)
+    return classgrade.Result(job.student, job.lesson, b"\x00 not a notebook", None, 0.1)
+
+
 def grade_and_flag(job: classgrade.Job) -> classgrade.Result:
     """Real grading, plus the kind of annotations grading leaves (for the plumbing)."""
     result = classgrade.grade_job(job)
@@ -131,6 +140,17 @@ def test_a_broken_machine_is_refused_before_grading(scratch_course, tmp_path, mo
     assert {REPO_ROOT / "solutions", tmp_path / "gradebook.db", tmp_path / "release"} <= set(
         checked)
     _nothing_written(scratch_course)
+
+
+def test_an_unreadable_graded_notebook_costs_only_its_submission(scratch_course, no_cache):
+    state = scratch_course.root / "course-data" / "grading-state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({f"1001/{LESSON}": "not an entry"}))
+    run = classgrade.ClassRun(scratch_course, workers=1, grade=grade_into_garbage)
+    (result,) = run.run([_submission("1001", solution_notebook(LESSON))],
+                        progress=lambda m: None)
+    assert result.autograded is None and "cannot be read" in result.problem
+    assert scratch_course.total(LESSON, "1001") == (0.0, 0.0)
 
 
 def test_exercise_scores_follow_nbgrader():
