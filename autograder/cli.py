@@ -89,17 +89,25 @@ def cmd_grade(args: argparse.Namespace) -> int:
             course.generate_feedback(result.lesson, result.student)
         print(f"feedback: {course.feedback_directory}/<student>/<lesson>/")
     csv_path = Path(args.csv)
-    rows = course.export_csv(csv_path, problems=[r for r in results if r.problem is not None])
+    rows = course.export_csv(csv_path, problems=[r for r in results if r.problem is not None],
+                             current=_current(results))
     print(f"grades: {csv_path} ({rows} rows)")
     _print_summary(course, results)
     return 0
+
+
+def _current(results) -> set[tuple[str, str]]:
+    """(student, lesson) of the submissions graded or kept in a run."""
+    return {(r.student, r.lesson) for r in results if r.problem is None}
 
 
 def _print_summary(course, results) -> None:
     """A table of scores, then what was not graded, what needs review and grading's notes."""
     lessons = sorted({r.lesson for r in results})
     students = sorted({r.student for r in results})
-    by_key = {(r.student, r.lesson): r for r in results}
+    current = _current(results)
+    # A graded or kept result wins over a problem of the same student and lesson.
+    by_key = {(r.student, r.lesson): r for r in sorted(results, key=lambda r: r.problem is None)}
     width = max([len(s) for s in students] + [7])
     print("\n" + "student".ljust(width) + "".join(f"  {lesson[:18]:>18}" for lesson in lessons))
     for student in students:
@@ -120,8 +128,9 @@ def _print_summary(course, results) -> None:
         print(f"\nnot graded ({len(not_graded)}):")
         for result in not_graded:
             score, max_score = course.total(result.lesson, result.student)
+            earlier = max_score and (result.student, result.lesson) not in current
             stored = (f" (the stored grade, {score:g}/{max_score:g}, is an earlier file's)"
-                      if max_score else "")
+                      if earlier else "")
             print(f"  {result.student} {result.lesson}: {result.problem}{stored}")
     for kind, title in (("review", "flagged for review (R)"), ("notes", "grading notes")):
         marked = [r for r in results if getattr(r, kind)]

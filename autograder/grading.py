@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,16 +121,19 @@ class Course:
             return float(submission.score), float(submission.max_score)
 
     def export_csv(self, path: Path, problems: list | None = None,
-                   annotations: dict[tuple[str, str], dict] | None = None) -> int:
+                   annotations: dict[tuple[str, str], dict] | None = None,
+                   current: Collection[tuple[str, str]] = ()) -> int:
         """Write one row per student and lesson; return the number of rows.
 
         ``problems`` are submissions that could not be graded (each with ``student``,
         ``lesson`` and ``problem``). One without a stored grade gets a row of its own, with
-        a score of 0 and the reason. One whose student already has a stored grade for the
-        lesson (a resubmission that came out empty or broken) does not add a second row:
-        the stored grade's row says that the latest file could not be graded, why, and
-        that its score is that of an earlier file, and flags it for review; the instructor
-        decides. ``annotations`` maps (student, lesson) to grading's ``notes`` and
+        a score of 0 and the reason. One whose student has a stored grade for the lesson
+        never adds a second row: when that grade is ``current`` (the (student, lesson) was
+        graded or kept in this run, as when intake reports a second notebook beside the
+        graded one), the reason goes into the grade's row; otherwise (a resubmission that
+        came out empty or broken) the row says that the latest file could not be graded,
+        why, and that its score is that of an earlier file, and flags it for review: the
+        instructor decides. ``annotations`` maps (student, lesson) to grading's ``notes`` and
         ``review`` lines (default: those kept in the class run's state file); they fill
         the ``review`` and ``notes`` columns, joined with "; ".
 
@@ -152,7 +156,9 @@ class Course:
                     key = (submission.student.id, assignment.name)
                     marks = annotations.get(key, {})
                     review, problem = list(marks.get("review", [])), ""
-                    if key in unresolved:
+                    if key in unresolved and key in current:
+                        problem = _joined(unresolved.pop(key))
+                    elif key in unresolved:
                         problem = (f"the latest file could not be graded: "
                                    f"{_joined(unresolved.pop(key))} (the score is that of an "
                                    "earlier file)")

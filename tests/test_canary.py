@@ -197,14 +197,18 @@ def test_csv_cells_never_run_as_formulas(tmp_path, start):
 def test_an_unreadable_resubmission_leaves_one_row_that_says_so(tmp_path):
     course = _course_with_grades(tmp_path, ["1001", "1002"])
     problems = [Submission("1001", LESSON, "a", b"", "the file is empty"),
-                Submission("1003", LESSON, "b", b"", "the file is empty")]
-    rows = course.export_csv(tmp_path / "grades.csv", problems=problems, annotations={})
+                Submission("1003", LESSON, "b", b"", "the file is empty"),
+                Submission("1002", LESSON, "c", b"", "2 notebooks: the newer was graded")]
+    rows = course.export_csv(tmp_path / "grades.csv", problems=problems, annotations={},
+                             current={("1002", LESSON)})
     table = {row["student"]: row for row in _rows(tmp_path / "grades.csv")}
     assert rows == 3 and set(table) == {"1001", "1002", "1003"}
     assert "latest file could not be graded: the file is empty" in table["1001"]["problem"]
     assert "earlier file" in table["1001"]["problem"]
     assert "latest file not graded" in table["1001"]["review"]
-    assert table["1002"]["problem"] == table["1002"]["review"] == ""
+    # Graded in this run beside a reported second file: the reason, no claim of staleness.
+    assert table["1002"]["problem"] == "2 notebooks: the newer was graded"
+    assert table["1002"]["review"] == ""
     assert table["1003"]["score"] == "0" and table["1003"]["problem"] == "the file is empty"
 
 
