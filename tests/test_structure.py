@@ -185,3 +185,20 @@ def test_structural_mistake_is_graded_for_what_is_there(case: StructureCase, cou
     graded_nb = notebooks.read(course.autograded / "sam" / LESSON / path.name)
     notes = notebooks.annotations(graded_nb)["notes"]
     assert any(case.note in note for note in notes), notes
+
+
+def test_notebook_with_broken_json_shapes_is_read_with_notes(tmp_path):
+    from autograder.structure import LenientNotebookExporter
+
+    nb = json.loads(json.dumps(notebooks.read(solution_notebook(LESSON))))
+    nb["cells"][0]["metadata"] = ["a", "list"]
+    nb["cells"][1]["metadata"] = "text"
+    nb["cells"].append(7)
+    path = tmp_path / "broken.ipynb"
+    path.write_text(json.dumps(nb))
+    with pytest.raises((AttributeError, TypeError)):
+        nbformat.read(str(path), as_version=4)  # what nbgrader's own reader does
+    read, _ = LenientNotebookExporter().from_filename(str(path))
+    notes = json.loads(read)["metadata"]["autograder"]["notes"]
+    assert "cell 1: its metadata was not an object and was cleared" in notes
+    assert f"cell {len(nb['cells'])} was not an object and was left out" in notes
