@@ -42,7 +42,7 @@ from autograder import compile_cache, notebooks, sandbox
 from autograder.config import COURSE_ID, DATA_DIRECTORY
 from autograder.grading import STATE_FILE, Course
 from autograder.intake import Submission
-from autograder.sandbox import UID_ENV
+from autograder.sandbox import UID_ENV, owned_tempdir
 
 #: Student ids under which the canaries are graded (in the workers' scratch courses only).
 CANARY_STUDENTS = {"solution": "autograder-canary-solution",
@@ -93,7 +93,7 @@ _SCRATCH: dict[tuple, tuple[Course, set[str]]] = {}
 def _scratch_course(job: Job) -> Course:
     key = (job.source_directory, tuple(sorted(job.limits.items())))
     if key not in _SCRATCH:
-        root = Path(tempfile.mkdtemp(prefix="grade-worker-"))
+        root = owned_tempdir("grade-worker-")  # removed by the next run if this one dies
         atexit.register(shutil.rmtree, root, ignore_errors=True)
         _SCRATCH[key] = (Course(root, source_directory=job.source_directory,
                                 release_directory=root / "release", **job.limits), set())
