@@ -12,7 +12,7 @@ import json
 import nbformat
 import pytest
 from adversarial.structure_cases import CASES, StructureCase
-from conftest import released_notebook, solution_notebook
+from conftest import LESSONS, released_notebook, solution_notebook
 
 from autograder import notebooks
 from autograder.config import REPO_ROOT
@@ -22,12 +22,12 @@ LESSON = "01-derivatives"
 EXERCISES = ("mse", "grad_f", "hessian_f", "sigmoid_prime", "relu_prime")
 
 
-def lesson_sources(*, stubs: bool = False) -> list[SourceCell]:
-    """Lesson 01's graded cells as the gradebook records them, read from the solution
-    (or, with ``stubs``, from the release, whose answer cells are stubs as in the gradebook)."""
-    release = {c.get("id"): c.source for c in notebooks.read(released_notebook(LESSON)).cells}
+def lesson_sources(*, stubs: bool = False, lesson: str = LESSON) -> list[SourceCell]:
+    """A lesson's graded cells as the gradebook records them, read from the solution (or,
+    with ``stubs``, answer cells from the release, whose stubs the gradebook records)."""
+    release = {c.get("id"): c.source for c in notebooks.read(released_notebook(lesson)).cells}
     sources = []
-    for cell in notebooks.read(solution_notebook(LESSON)).cells:
+    for cell in notebooks.read(solution_notebook(lesson)).cells:
         meta = notebooks.nbgrader_meta(cell)
         if "grade_id" in meta:
             meta = dict(meta, cell_type=cell.cell_type, checksum="x")
@@ -74,6 +74,22 @@ def test_intact_submission_is_left_as_it_is():
     assert [c.source for c in nb.cells if "_check" not in c.get("id", "")] == [
         c.source for c in before.cells if "_check" not in c.get("id", "")]
     assert graded(nb) == EXPECTED_ORDER
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_lesson_intact_gets_no_note_and_stripped_gets_its_answers_back(lesson):
+    if not released_notebook(lesson).exists():
+        pytest.skip("lesson not released yet")
+    sources = lesson_sources(stubs=True, lesson=lesson)
+    for intact in (released_notebook(lesson), solution_notebook(lesson)):
+        assert rebuild(notebooks.read(intact), sources) == []
+    nb = notebooks.read(solution_notebook(lesson))
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    notes = rebuild(nb, sources)
+    answers = [s.grade_id for s in sources if s.is_answer]
+    assert sum("takes its place" in n for n in notes) == len(answers), notes
+    assert [g for g, kind in graded(nb) if kind == "answer"] == answers
 
 
 def test_pasted_copy_runs_as_plain_code_and_keeps_its_source():
