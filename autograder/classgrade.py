@@ -261,6 +261,11 @@ class ClassRun:
                     canary_results[(job.lesson, job.canary)] = result
                     progress(f"  canary {job.lesson} {job.canary}: {_canary_line(result)} "
                              f"({result.seconds:.1f} s)")
+                    flags = _canary_flags(result)
+                    if flags:
+                        progress(f"  WARNING: the lesson's own {job.canary} was flagged for "
+                                 f"review, so such flags on submissions may be false alarms: "
+                                 f"{'; '.join(flags)[:500]}")
                     if len(canary_results) == len(canaries):
                         _check_canaries(canary_results)
                         for pending in waiting:
@@ -442,6 +447,14 @@ def _canary_scores(result: Result) -> dict[str, tuple[float, float]] | None:
         return exercise_scores(nbformat.reads(result.autograded.decode("utf-8"), as_version=4))
     except Exception:  # unreadable: the canary failed
         return None
+
+
+def _canary_flags(result: Result) -> list[str]:
+    """The review flags grading left on a canary (there should be none)."""
+    if _canary_scores(result) is None:
+        return []
+    nb = nbformat.reads(result.autograded.decode("utf-8"), as_version=4)
+    return notebooks.annotations(nb)["review"]
 
 
 def _canary_line(result: Result) -> str:

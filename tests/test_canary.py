@@ -56,9 +56,13 @@ def grade_without_running(job: classgrade.Job) -> classgrade.Result:
 
 
 def grade_into_garbage(job: classgrade.Job) -> classgrade.Result:
-    """Canaries as they should be; a submission's graded notebook unreadable."""
+    """Canaries that score as they should (the solution flagged for review); a
+    submission's graded notebook unreadable."""
     if job.canary == "solution":
-        return grade_without_running(job)
+        result = grade_without_running(job)
+        nb = nbformat.reads(result.autograded.decode(), as_version=4)
+        notebooks.annotate(nb, "review", "the course's code was patched")
+        return replace(result, autograded=nbformat.writes(nb).encode())
     if job.canary == "release":
         return grade_as_a_broken_sandbox(job)
     return classgrade.Result(job.student, job.lesson, b"\x00 not a notebook", None, 0.1)
@@ -147,9 +151,13 @@ def test_an_unreadable_graded_notebook_costs_only_its_submission(scratch_course,
     state.parent.mkdir(parents=True)
     state.write_text(json.dumps({f"1001/{LESSON}": "not an entry"}))
     run = classgrade.ClassRun(scratch_course, workers=1, grade=grade_into_garbage)
+    messages: list[str] = []
     (result,) = run.run([_submission("1001", solution_notebook(LESSON))],
-                        progress=lambda m: None)
+                        progress=messages.append)
     assert result.autograded is None and "cannot be read" in result.problem
+    # A flag on the lesson's own solution warns that flags may be false alarms.
+    assert any("own solution was flagged for review" in m and "code was patched" in m
+               for m in messages)
     assert scratch_course.total(LESSON, "1001") == (0.0, 0.0)
 
 
