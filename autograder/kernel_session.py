@@ -12,10 +12,12 @@ through a :class:`KernelSession`, so every rule below holds for all three.
   descriptor. It never opens the log by path again: right after each test cell it reads,
   with ``pread``, the bytes the cell added (at most :attr:`Settings.max_record_bytes`)
   and copies them into a spool of its own (an anonymous temporary file the kernel
-  cannot name). Replacing the log by a symbolic link, a named pipe or another file,
-  truncating it or filling it with garbage afterwards changes nothing; doing it before a
-  test cell costs the submission that cell's answers and nothing else. The kernel writes
-  no cell markers; the grader writes nothing into the kernel's folder once it runs.
+  cannot name), then empties the log through that descriptor, after every cell.
+  Replacing the log by a symbolic link, a named pipe or another file, truncating it or
+  filling it with garbage afterwards changes nothing; doing it before a test cell costs
+  the submission that cell's answers and nothing else, and a flood fills one cell's log
+  at most. The kernel writes no cell markers; the grader opens no path in the kernel's
+  folder once the kernel runs.
 * **A cell cannot cost more than itself.** A cell that runs out of time is interrupted;
   if the kernel then does not answer a short probe (it ignores ``SIGINT``), it is killed
   and restarted at once instead of making every later cell wait its full timeout. After
@@ -46,8 +48,10 @@ import nbformat
 import zmq
 import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellControlSignal, CellExecutionError, DeadKernelError
+from nbclient.util import run_sync
 from nbformat import NotebookNode
 from traitlets import Integer, Type
 from traitlets.config import Config
@@ -62,6 +66,7 @@ RECORD_FILE = ".grading-record.jsonl"
 _MAX_MESSAGE = 2_000
 _MAX_REVIEWS = 50
 _TRUNCATED = "\n[output limit reached; the rest was dropped]\n"
+_TOO_LARGE = "\n[an output too large to receive was dropped]\n"
 #: Arguments that turn IPython's history off in a grading kernel.
 #: Key of a review flag in the log (not an answer; see :func:`course.recording.flag`).
 REVIEW_KEY = getattr(recording, "REVIEW_KEY", "review")
@@ -152,7 +157,7 @@ class SessionClient(NotebookClient):
         super().__init__(nbformat.v4.new_notebook(), **kwargs)
         self.workdir = workdir
         self.settings_iopub_timeout = self.iopub_timeout
-        self.timed_out = False
+        self.timed_out = self.saw_idle = False
         self.output_bytes = 0
         self.context: zmq.asyncio.Context | None = None
 
@@ -170,18 +175,54 @@ class SessionClient(NotebookClient):
         context.setsockopt(zmq.RCVHWM, self.max_queued_messages)
         try:
             self.kc = self.km.client(context=context)
-            await self.kc.start_channels()
-            await self.kc.wait_for_ready(timeout=self.startup_timeout)
+            await ensure_async(self.kc.start_channels())
+            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
         except Exception:
             await self._async_cleanup_kernel()
             raise
         self.kc.allow_stdin = False
         return self.kc
 
+    # nbclient binds the synchronous wrapper to its own coroutine: bind it to this one.
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
         self.iopub_timeout = 1  # the outputs of an interrupted cell are not worth waiting for
         return await super()._async_handle_timeout(timeout, cell)
+
+    def process_message(self, msg, cell, cell_index):
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "status" and content.get("execution_state") == "idle":
+            self.saw_idle = True
+        return super().process_message(msg, cell, cell_index)
+
+    def reconnect_iopub(self, timeout: float = 5) -> None:
+        """A new output socket, once a message too large for the old one broke it.
+
+        zmq drops the connection of a socket that receives a message above its
+        ``MAXMSGSIZE`` for good; the new socket is ready once a kernel_info request's
+        status reaches it.
+        """
+        assert self.kc is not None
+        channel = self.kc._iopub_channel  # jupyter_client makes it anew when it is None
+        if channel is not None:
+            channel.close()
+        self.kc._iopub_channel = None
+        self.kc.iopub_channel.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.wait_for_reply(self.kc.kernel_info())
+            try:
+                run_sync(self.kc.iopub_channel.get_msg)(timeout=0.2)
+            except Exception:  # queue.Empty: not subscribed yet
+                continue
+            break
+        while True:  # drop what the probes left
+            try:
+                run_sync(self.kc.iopub_channel.get_msg)(timeout=0.05)
+            except Exception:
+                break
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most ``max_output_bytes`` of output per cell; drop the rest."""
@@ -199,13 +240,17 @@ class SessionClient(NotebookClient):
         cell = nbformat.v4.new_code_cell(source)
         self.nb = nbformat.v4.new_notebook(cells=[cell])
         self.reset_execution_trackers()
-        self.timed_out = False
+        self.timed_out = self.saw_idle = False
         self.output_bytes = 0
         self.iopub_timeout = self.settings_iopub_timeout
         self.timeout = max(1, int(timeout))
         replies: list[dict] = []
         self.on_cell_executed = lambda **kw: replies.append(kw.get("execute_reply"))
         self.execute_cell(cell, 0, store_history=store_history)
+        if not self.saw_idle and not self.timed_out:
+            self.reconnect_iopub()
+            cell.outputs.append(NotebookNode(output_type="stream", name="stdout",
+                                             text=_TOO_LARGE))
         return cell, (replies[0] if replies else None)
 
     def close_context(self) -> None:
@@ -278,7 +323,8 @@ class RecordLog:
             return True
 
     def clear(self) -> None:
-        """Empty the log (through the grader's descriptor: nothing is opened by path)."""
+        """Empty the log through the grader's descriptor (the kernel appends, so its next
+        line lands at the start; nothing is opened by path)."""
         with contextlib.suppress(OSError):
             os.ftruncate(self.fd, 0)
 
@@ -386,7 +432,6 @@ class KernelSession:
         self.logs: list[RecordLog] = []
         self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self._reviews: list[str] = []
-        self._scanned = 0  # bytes of the current log already searched for review flags
         self._tampered = False
         self._folders: list[Path] = []
         self._stack: contextlib.ExitStack | None = None
@@ -412,7 +457,7 @@ class KernelSession:
         self.workdir = private_workdir(parent, files_from=self.files_from)
         self._folders.append(self.workdir)
         self.logs.append(RecordLog(self.workdir))
-        self._scanned, self._tampered = 0, False
+        self._tampered = False
         env = dict(os.environ, **self.settings.env,
                    **{recording.RECORD_ENV: str(self.log.path)},
                    **compile_cache.reader_env(compile_cache.cache_dir()))
@@ -584,25 +629,17 @@ class KernelSession:
             self._reviews.append(line)
 
     def _harvest(self) -> None:
-        """Collect the review flags the current log gained; notice a tampered log."""
+        """After a cell: collect the review flags the log gained, notice a log that was
+        removed or replaced, then empty the log (a flood costs one cell at most)."""
         log = self.log
-        size = log.size()
-        if not self._tampered and (size < self._scanned or log.unlinked()):
+        if not self._tampered and log.unlinked():
             self._tampered = True
-            self._review("the notebook: the grading record was truncated, removed or "
-                         "replaced while the notebook ran")
-        self._scanned = min(self._scanned, size)
-        end = min(size, self._scanned + self.settings.max_log_bytes)
-        needle = json.dumps(REVIEW_KEY).encode()
-        for line in parse_reviews(log.lines_with(needle, self._scanned, end)):
+            self._review("the notebook: the grading record was removed or replaced while "
+                         "the notebook ran")
+        end = min(log.size(), self.settings.max_log_bytes)
+        for line in parse_reviews(log.lines_with(json.dumps(REVIEW_KEY).encode(), 0, end)):
             self._review(line)
-        self._scanned = max(self._scanned, end)
-
-    def clear_log(self) -> None:
-        """Forget what the current kernel recorded so far (kept windows stay valid)."""
-        self._harvest()
-        self.log.clear()
-        self._scanned = 0
+        log.clear()
 
 
 # ------------------------------------------------------------------ whole notebooks

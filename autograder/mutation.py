@@ -402,7 +402,6 @@ def run_lesson(lesson: str, todo: list[Entry], *, timeout: float = ENTRY_TIMEOUT
                     run(cell.source, 600)
 
         def grade(entry: Entry, a: int, reset: str) -> str | None:
-            session.clear_log()
             deadline = time.monotonic() + timeout
             run(reset, 30)
             run(entry.source, deadline - time.monotonic())

@@ -160,6 +160,9 @@ FAULT_CASES = [
         "from IPython.display import HTML, display\n"
         "display(HTML('<p>' + 'x' * 200_000_000 + '</p>'))\n"),
         (), "a 200 MB rich output"),
+    KernelCase("huge-error-message", before("hessian_f", "raise ValueError('x' * 300_000_000)\n"),
+               (), "a 300 MB exception message (the reply itself is too large to take)",
+               max_seconds=150),
     KernelCase("many-megabyte-prints-to-stderr", before("hessian_f", (
         "import sys\nfor _ in range(400):\n    sys.stderr.write('e' * 1_000_000)\n")),
         (), "400 prints of 1 MB on stderr"),
