@@ -21,9 +21,9 @@ from course import recording
 
 pytestmark = pytest.mark.slow
 LESSON = "01-derivatives"
-#: The grading process's peak resident memory must stay below this (about 600 MB when
+#: The grading process's peak resident memory must stay below this (about 350 MB when
 #: grading lesson 01 normally; a kernel's output or log must not add to it).
-GRADER_PEAK_BYTES = 1_000 * 2**20
+GRADER_PEAK_BYTES = 700 * 2**20
 HIDDEN_TEXT = "seed=2024"  # appears only in lesson 01's hidden tests
 
 GRADE = """
