@@ -106,6 +106,28 @@ def _kind(fn: Any) -> str:
     return type(fn).__name__
 
 
+_LAST_CHECKED: list[Any] = []
+
+
+def _fresh_caches(fn: Any) -> None:
+    """Drop JAX's compiled code when a check starts on a new answer.
+
+    Every answer compiles programs of its own (its functions, traced anew), and JAX keeps
+    them all: a kernel that checks many answers in turn (the grading-quality runs) would grow
+    without bound. The visible and the hidden checks of one answer share the compilations.
+    In the grader's replay no student code runs, so nothing is compiled for it.
+    """
+    from course import recording
+
+    if recording.mode() == "replay" or (_LAST_CHECKED and _LAST_CHECKED[0] is fn):
+        return
+    if _LAST_CHECKED:
+        jax, _ = _jax()
+        jax.clear_caches()
+        _TRANSFORMED.clear()
+    _LAST_CHECKED[:] = [fn]
+
+
 def _with_hint(failure: CheckFailed) -> CheckFailed:
     text = str(failure)
     if "Tracer" in text or "Concretization" in text or "concrete value" in text:
@@ -153,6 +175,8 @@ def _transformed(fn: Callable, kind: str, make: Callable[[], Callable]) -> Calla
     key = (id(fn), kind)
     known = _TRANSFORMED.get(key)
     if known is None or known[0] is not fn:
+        if any(held is not fn for held, _ in _TRANSFORMED.values()):
+            _TRANSFORMED.clear()  # keep one function's compilations, not every answer's
         known = _TRANSFORMED[key] = (fn, make())
     return known[1]
 
@@ -214,6 +238,7 @@ def _safe_norm_case(safe_norm: Callable, x: np.ndarray) -> None:
 
 def check_safe_norm(safe_norm: Callable, *, seed: int = 0, trials: int = 4) -> None:
     """Value, gradient (exactly 0 at 0, never nan) and jit of ``safe_norm``."""
+    _fresh_caches(safe_norm)
     rng = np.random.default_rng(seed)
     cases = [np.zeros(3), np.array([3.0, 4.0]), np.zeros(1), np.array([-2.0]),
              np.array([1e-100, -2e-100, 2e-100]), np.array([1e-7, 0.0, -3e-7])]
@@ -335,6 +360,7 @@ def _softplus_case(softplus: Callable, x: np.ndarray, t: np.ndarray, label: str)
 
 def check_softplus(softplus: Callable, *, seed: int = 0, trials: int = 2) -> None:
     """Values on [-1000, 1000], jax.grad (sigmoid, finite), jvp tangents, jit, custom_jvp."""
+    _fresh_caches(softplus)
     rng = np.random.default_rng(seed)
     batches = [(_SOFTPLUS_FIXED, "fixed points from -1000 to 1000")]
     for i in range(trials):
@@ -428,6 +454,7 @@ def _clip_case(clip_gradient: Callable, x: np.ndarray, lo: float, hi: float, ct:
 
 def check_clip_gradient(clip_gradient: Callable, *, seed: int = 0, trials: int = 3) -> None:
     """Identity forward; the pullback clips each cotangent entry to [lo, hi] (also under jit)."""
+    _fresh_caches(clip_gradient)
     rng = np.random.default_rng(seed)
     cases = [(np.array([0.5, -2.0, 3.0]), -1.0, 1.0, np.array([2.0, -0.5, -3.0])),
              (np.array([1.0, 2.0, 3.0, 4.0]), -0.1, 2.0, np.array([5.0, -5.0, 0.05, 1.5])),
@@ -484,6 +511,7 @@ def _ste_case(straight_through_round: Callable, x: np.ndarray, ct: np.ndarray,
 def check_straight_through_round(straight_through_round: Callable, *, seed: int = 0,
                                  trials: int = 3) -> None:
     """jnp.round forward (halves to even); the pullback passes the cotangent unchanged."""
+    _fresh_caches(straight_through_round)
     rng = np.random.default_rng(seed)
     cases = [np.array([0.5, 1.5, 2.5, -0.5, -1.5, 0.2, -2.7]), np.array([3.49, -3.51, 0.0])]
     for _ in range(trials):
@@ -600,6 +628,7 @@ def _chain_case(checkpointed_chain: Callable, layer: Callable, label: str, param
 def check_checkpointed_chain(checkpointed_chain: Callable, *, seed: int = 0,
                              trials: int = 2) -> None:
     """Value and gradient equal the plain chain's; residuals only at block boundaries."""
+    _fresh_caches(checkpointed_chain)
     rng = np.random.default_rng(seed)
 
     def dense(n, d, batch):
@@ -767,6 +796,7 @@ def _fixed_point_case(fixed_point_grad: Callable, problem: _Problem) -> None:
 
 def check_fixed_point_grad(fixed_point_grad: Callable, *, seed: int = 0, trials: int = 1) -> None:
     """dx*/dtheta on contracting, slowly contracting and repelling fixed points; g's call count."""
+    _fresh_caches(fixed_point_grad)
     rng = np.random.default_rng(seed)
     problems = [_contracting(rng, 3, 2),
                 _known(rng, 4, 2, [0.999, 0.5, -0.3, 0.1],
@@ -900,6 +930,7 @@ def _ridge_case(ridge_hypergrad: Callable, problem, label: str, witness: bool) -
 def check_ridge_hypergrad(ridge_hypergrad: Callable, *, seed: int = 0, trials: int = 2) -> None:
     """d/dlam of the validation MSE against jax.grad of the closed form, on easy and on
     ill-conditioned problems (where an unrolled solver has not converged)."""
+    _fresh_caches(ridge_hypergrad)
     rng = np.random.default_rng(seed)
     cases = [(_ridge_problem(rng, 30, 5, 20, 0.7), "a 30 x 5 problem", True),
              (_ridge_problem(rng, 12, 20, 10, 2.5), "a wide 12 x 20 problem", True),
