@@ -199,14 +199,14 @@ def _watch(fn: Callable, args: tuple, kwargs: dict, label: str) -> shortcuts.Wat
 
 
 def _note_watch(entry: dict[str, Any], watch: shortcuts.Watch | None, label: str) -> None:
-    """Write what the watch saw into the call's log entry (and a review flag if disabled)."""
+    """Write what the watch saw into the call's log entry (and a review flag if switched off)."""
     if watch is None:
         return
     if watch.found:
         entry["shortcut"], entry["exercise"] = watch.found, watch.exercise
     if watch.tampered:
-        recording.flag(label, "the profiler that watches library use was replaced "
-                       "(sys.setprofile or threading.setprofile)")
+        recording.flag(label, "the tracer that watches library use was replaced "
+                       "(sys.settrace or threading.settrace)")
 
 
 def _as_recorded(value: Any, data: Any) -> Any:

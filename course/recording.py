@@ -466,7 +466,7 @@ def record_then_replay(check: Callable[..., None], *answers: Any, log: str | os.
 # -------------------------------------------------------------------------- review flags
 #
 # What grading cannot decide for sure (the submission inspected frames or the garbage
-# collector, replaced the profiler that watches library use, patched the course's code,
+# collector, replaced the tracer that watches library use, patched the course's code,
 # touched the log) is written into the log as a review flag: the grader turns each into
 # a line for a person to read (``autograder.trusted.flag_reviews``). An audit hook
 # (``sys.addaudithook``, which cannot be removed) sees those events; it flags them only
@@ -481,9 +481,9 @@ _AUDITED = {
     "gc.get_objects": "garbage-collector inspection (gc.get_objects)",
     "gc.get_referrers": "garbage-collector inspection (gc.get_referrers)",
     "gc.get_referents": "garbage-collector inspection (gc.get_referents)",
-    "sys.settrace": "a tracer was set (sys.settrace)",
-    "sys.setprofile": "a profiler was set (sys.setprofile), which switches off the watch "
-                      "on library use",
+    "sys.settrace": "a tracer was set (sys.settrace), which switches off the watch on "
+                    "library use",
+    "sys.setprofile": "a profiler was set (sys.setprofile)",
     "sys.monitoring.register_callback": "a monitoring callback was set (sys.monitoring)",
     "code.__new__": "code objects built by hand",
 }
@@ -606,7 +606,10 @@ def _audit(event: str, args: tuple) -> None:
     _auditing = True
     try:
         what = _seen(event, args)
-        caused = what is not None and _caused_by_submission()
+        if what is not None and event in _FILE_EVENTS:  # only the recorder touches the log
+            caused = sys._getframe(1).f_globals.get("__name__") != __name__
+        else:
+            caused = what is not None and _caused_by_submission()
     except Exception:  # the hook never breaks what it watches
         caused = False
     finally:
@@ -652,9 +655,16 @@ class _Integrity:
 
         from course import shortcuts
 
-        return [name for name, value in list(vars(module).items())
-                if isinstance(value, types.FunctionType)
-                and not shortcuts._in_library(value.__code__.co_filename)]
+        found = []
+        for name, value in list(vars(module).items()):
+            members = [(k, v) for k, v in vars(value).items()  # not dataclasses' own
+                       if not (k.startswith("__") and dataclasses.is_dataclass(value))
+                       ] if isinstance(value, type) and (
+                value.__module__ == module.__name__) else [("", value)]
+            found += [f"{name}.{member}".rstrip(".") for member, function in members
+                      if isinstance(function, types.FunctionType)
+                      and not shortcuts._in_library(function.__code__.co_filename)]
+        return found
 
     def check(self, label: str) -> None:
         """Compare the course's modules with what they were (on a new check, or every 64)."""
@@ -683,6 +693,8 @@ def _start_recording(path: str) -> None:
     """Record into ``path`` (a grading kernel), with the audit hook and course snapshot."""
     global _recorder
     _recorder = _Recorder(path)
+    import course.checking  # noqa: F401  (the modules a submission might patch, as they are)
+
     _integrity.check("")
     sys.addaudithook(_audit)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import dis
 import functools
+import gc
 import sys
 import types
 from collections.abc import Iterable, Mapping
@@ -329,18 +330,17 @@ def warn_once(label: str, fn: object) -> None:
 # --------------------------------------------------------------- run time (grading)
 #
 # While a by-hand exercise's function runs inside ``course.checking.call`` in a grading
-# kernel, a profile function (``sys.setprofile``, and ``threading.setprofile`` for threads
-# started meanwhile) sees every Python function that starts. It keeps a stack of
-# *boundaries*: a frame of the student's code, or of trusted code (course code the rule
-# does not forbid, and callables the checker itself passed as arguments). Library frames,
-# and course code the rule forbids (the oracle, the checkers, ``course.expr.to_sympy``), are
-# transparent. A frame of a forbidden library (or forbidden course code) that starts while
-# the innermost boundary is the student's code is a violation: the student's code called it,
-# directly or through any number of library layers, ``exec``, helpers from other cells or
-# course wrappers. A frame started under a trusted boundary (a ``grad_fn`` the checker
-# handed to the student's optimizer) is not.
+# kernel, a global trace function (``sys.settrace``, and ``threading.settrace`` for threads
+# started meanwhile) sees every Python frame that starts; it never traces lines, so it costs
+# one call per frame. A frame of a forbidden library looks up its callers for the nearest
+# *boundary*: a frame of the student's code (a violation: the student's code called the
+# library, directly or through any number of library layers, ``exec``, helpers from other
+# cells or course wrappers), or of trusted code (course code the rule does not forbid, and
+# callables the checker itself passed as arguments, such as a ``grad_fn`` handed to the
+# student's optimizer). Other library frames, and course code the rule forbids (the oracle,
+# the checkers, ``course.expr.to_sympy``), are transparent: what they reach decides.
 
-_STUDENT, _TRUSTED, _LIBRARY, _FORBIDDEN, _MIXED = range(5)
+_STUDENT, _TRUSTED, _LIBRARY, _FORBIDDEN, _MIXED, _WRAPPER = range(6)
 _COURSE_PREFIX = "course."
 #: Forbidden libraries and the packages that carry their machinery.
 _COMPANIONS = {"jax": ("jaxlib",), "torch": ("functorch",)}
@@ -379,7 +379,7 @@ class _Classifier:
     def _by_name(self, name: str) -> int:
         if name.startswith(_COURSE_PREFIX):
             if matches(name, self.forbidden):
-                return _FORBIDDEN
+                return _WRAPPER
             if any(rule.startswith(name + ".") for rule in self.forbidden):
                 return _MIXED
             return _TRUSTED
@@ -483,66 +483,65 @@ class Watch:
         self.rule = rule
         self.exercise = exercise
         self.classifier = _classifier(rule.forbidden)
-        self.allowed = _allowed_codes([fn, *passed])
+        # gc callbacks (jax registers one) run wherever a collection happens to start
+        self.allowed = _allowed_codes([fn, *passed, *gc.callbacks])
         self.hits: list[str] = []
-        self.profiles: list[object] = []
 
     @property
     def found(self) -> str | None:
         return self.hits[0] if self.hits else None
 
-    def _profile(self, root: int):
-        """A profile function with its own stack of boundaries (one per thread)."""
+    def _tracer(self, root: int):
+        """A global trace function: called once per new frame, it never traces lines.
+
+        A frame of a forbidden library looks up its callers for the nearest boundary:
+        the student's code (a violation), or trusted code (the course's own, a callable
+        the checker passed, a gc callback, a finalizer). ``root`` is what lies above the
+        first frame of a thread (the checker's call for the main thread).
+        """
         kind_of = self.classifier.kind
         allowed = self.allowed
         forbidden_codes = self.classifier.forbidden_codes
         hits = self.hits
-        kinds = [root]
-        frames: list[object] = [None]
 
-        def profile(frame, event, arg):
-            if event == "call":
+        def boundary(frame) -> int:
+            while frame is not None:
                 kind = kind_of(frame.f_globals)
-                if kind == _LIBRARY:
-                    return
-                if kind == _MIXED:
-                    kind = _FORBIDDEN if id(frame.f_code) in forbidden_codes else _TRUSTED
-                if kind in (_FORBIDDEN, _STUDENT) and allowed and id(frame.f_code) in allowed:
-                    kind = _TRUSTED
-                if kind == _FORBIDDEN:
-                    if kinds[-1] == _STUDENT and not hits:
-                        hits.append(_dotted(frame))
-                    return
-                kinds.append(kind)
-                frames.append(frame)
-            elif event == "return" and frames[-1] is frame:
-                kinds.pop()
-                frames.pop()
+                if kind != _LIBRARY:
+                    if kind == _MIXED:
+                        kind = _WRAPPER if id(frame.f_code) in forbidden_codes else _TRUSTED
+                    if kind != _TRUSTED and allowed and id(frame.f_code) in allowed:
+                        return _TRUSTED
+                    if kind in (_STUDENT, _TRUSTED):
+                        return kind
+                    if kind == _FORBIDDEN and frame.f_code.co_name == "__del__":
+                        return _TRUSTED  # finalizers run wherever they fall
+                frame = frame.f_back
+            return root
 
-        return profile
+        def trace(frame, event, arg):
+            if not hits and kind_of(frame.f_globals) == _FORBIDDEN and (
+                    boundary(frame) == _STUDENT):
+                hits.append(_dotted(frame))
 
-    def _thread_start(self, frame, event, arg):
-        """Profile of a thread started during the call: code it runs counts as the student's."""
-        profile = self._profile(_STUDENT)
-        sys.setprofile(profile)
-        profile(frame, event, arg)
+        return trace
 
     def __enter__(self) -> Watch:
         import threading
 
-        self.previous = sys.getprofile(), threading.getprofile()
-        self.profile = self._profile(_TRUSTED)
-        threading.setprofile(self._thread_start)
-        sys.setprofile(self.profile)
+        self.previous = sys.gettrace(), threading.gettrace()
+        self.tracer, self.thread_tracer = self._tracer(_TRUSTED), self._tracer(_STUDENT)
+        threading.settrace(self.thread_tracer)
+        sys.settrace(self.tracer)
         return self
 
     def __exit__(self, *exc: object) -> None:
         import threading
 
-        current = sys.getprofile(), threading.getprofile()
-        sys.setprofile(self.previous[0])
-        threading.setprofile(self.previous[1])
-        if current != (self.profile, self._thread_start):
+        current = sys.gettrace(), threading.gettrace()
+        sys.settrace(self.previous[0])
+        threading.settrace(self.previous[1])
+        if current != (self.tracer, self.thread_tracer):
             self.tampered = True
 
     tampered = False

@@ -160,9 +160,9 @@ def test_course_helper_that_wraps_sympy_is_forbidden_in_lesson_03():
     assert _watched(evaluate_only, x * x, "x", rule=DIFF).found is None
 
 
-def test_switching_the_profiler_off_is_noticed():
+def test_switching_the_tracer_off_is_noticed():
     def off(x, y):
-        sys.setprofile(None)
+        sys.settrace(None)
         return honest(x, y)
 
     with shortcuts.Watch(GRAD_F, off, ()) as watch:
