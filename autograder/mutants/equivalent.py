@@ -92,4 +92,40 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("09-neural-network", "train_xor", "negate@L11:49 -"):
         "b2 starts at -0.0 instead of 0.0: adding it changes no output (t + -0.0 == t), "
         "and the first Adam step gives b2 the same value either way",
+    # ------------------------------------------------------------- 10-second-order
+    ("10-second-order", "jacobian_by_columns", "delete@L8:4 Assign"):
+        "x arrives as a float64 numpy array, which jax.jvp, jnp.zeros_like and .shape take "
+        "exactly as they take its jnp.asarray copy: the tangents and columns are the same",
+    ("10-second-order", "jacobian_by_columns", "const@L10:27 0 -> -1"):
+        "x is a vector (shape (n,)), so x.shape[-1] is x.shape[0]",
+    ("10-second-order", "jacobian_by_rows", "delete@L8:4 Assign"):
+        "x arrives as a float64 numpy array, which jax.vjp takes exactly as its jnp.asarray "
+        "copy: the same linearisation and pullback",
+    ("10-second-order", "jacobian_by_rows", "const@L11:27 0 -> -1"):
+        "f returns a vector (shape (m,)), so y.shape[-1] is y.shape[0]",
+    ("10-second-order", "top_eigenvalue", "negate@L9:8 -"):
+        "the start -z gives the iterates -v_k (negation is exact), and the Rayleigh quotient "
+        "(-v).A(-v) is v.Av bit for bit",
+    ("10-second-order", "top_eigenvalue", "negate@L10:8 -"):
+        "normalising to -z/|z| negates every later iterate exactly; the Rayleigh quotient is "
+        "even in v",
+    ("10-second-order", "top_eigenvalue", "negate@L12:12 -"):
+        "w = -Av only flips the sign of the next unit iterate (exactly); the final quotient "
+        "v.Av is even in v",
+    ("10-second-order", "top_eigenvalue", "negate@L13:12 -"):
+        "v = -w/|w| flips the iterate's sign exactly; A(-v) = -(Av), so the next step and the "
+        "final quotient v.Av are unchanged",
+    ("10-second-order", "backtracking", "swapargs@L10:18 np.dot"):
+        "np.dot(d, g) and np.dot(g, d) are the same sum of the same products of vectors",
+    ("10-second-order", "conjugate_gradient", "delete@L8:4 Assign"):
+        "b arrives as a float64 numpy array: np.asarray(b, dtype=float) is b itself, and b is "
+        "only read (r = b.copy())",
+    ("10-second-order", "conjugate_gradient", "const@L9:23 0 -> -1"):
+        "b is a vector (shape (n,)), so b.shape[-1] is b.shape[0]",
+    ("10-second-order", "conjugate_gradient", "negate@L10:8 -"):
+        "x starts at -0.0 instead of 0.0: -0.0 + alpha p is alpha p exactly, and an untouched "
+        "-0.0 entry equals 0.0",
+    ("10-second-order", "newton_cg_step", "delete@L6:4 Assign"):
+        "x arrives as a float64 numpy array: np.asarray(x, dtype=float) is x itself, and it is "
+        "only read (x + alpha d is a new array)",
 }
