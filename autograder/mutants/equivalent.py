@@ -128,4 +128,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("10-second-order", "newton_cg_step", "delete@L6:4 Assign"):
         "x arrives as a float64 numpy array: np.asarray(x, dtype=float) is x itself, and it is "
         "only read (x + alpha d is a new array)",
+    # ------------------------------------------------------------- 11-custom-rules
+    ("11-custom-rules", "safe_norm", "const@L10:61 1.0 -> 1.5"):
+        "the inner where only feeds the square root a stand-in where s == 0, whose value the "
+        "outer where discards; any positive stand-in (1.0 or 1.5) keeps the square root's "
+        "derivative finite there, so value and gradient are the same",
+    ("11-custom-rules", "softplus", "swapargs@L9:11 jnp.maximum"):
+        "jnp.maximum is symmetric, and the derivative comes from the custom rule, not from "
+        "differentiating maximum",
+    ("11-custom-rules", "clip_gradient", "swapargs@L23:11 jnp.clip"):
+        "jnp.clip(lo, g, hi) is minimum(maximum(lo, g), hi), the same as jnp.clip(g, lo, hi) "
+        "= minimum(maximum(g, lo), hi) (maximum is symmetric), broadcast to g's shape",
 }
