@@ -24,7 +24,10 @@ class GradedCell:
 
 
 def nbgrader_meta(cell: NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+    """A cell's nbgrader metadata, or ``{}`` when it is missing or not a mapping."""
+    metadata = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+    meta = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def graded_cells(nb: NotebookNode) -> list[GradedCell]:
