@@ -42,6 +42,7 @@ __all__ = [
     "expect_true",
     "expect_unchanged",
     "fmt",
+    "merge_mistakes",
     "passed",
 ]
 
@@ -354,6 +355,23 @@ def expect_true(condition: bool, message: str) -> None:
     """Raise :class:`CheckFailed` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise CheckFailed(message)
+
+
+def merge_mistakes(mistakes: Iterable[Mistake]) -> list[Mistake]:
+    """Join mistakes that give the same value on this input, so no diagnosis is a coin toss."""
+    merged: list[Mistake] = []
+    for mistake in mistakes:
+        value = np.asarray(mistake.value, dtype=np.float64)
+        for i, kept in enumerate(merged):
+            other = np.asarray(kept.value, dtype=np.float64)
+            if (other.shape == value.shape and np.all(np.isfinite(value))
+                    and np.allclose(other, value, rtol=1e-12, atol=1e-15)):
+                merged[i] = Mistake(f"{kept.explanation} Or, equally consistent with this "
+                                    f"input: {mistake.explanation}", kept.value, kept.tolerance)
+                break
+        else:
+            merged.append(mistake)
+    return merged
 
 
 def _squeeze(array: np.ndarray) -> Any:

@@ -78,6 +78,7 @@ from course.checking import (
     expect_close,
     expect_unchanged,
     fmt,
+    merge_mistakes,
     passed,
 )
 from course.landscapes import BEALE, RAVINE, ROSENBROCK, Landscape
@@ -250,25 +251,9 @@ def _unchanged(before: Any, after: Any, *, name: str, arg: str) -> None:
             f"on a copy, not `{arg} += ...` or `{arg}[...] = ...`"))
 
 
-def _merge(mistakes: Sequence[Mistake]) -> list[Mistake]:
-    """Join mistakes that give the same value on this input, so no diagnosis is a coin toss.
-
-    At a zero state, for instance, Adadelta with the old ``Eg2`` and Adadelta with ``Edx2``
-    updated too early take the same first step; the message then names both.
-    """
-    merged: list[Mistake] = []
-    for mistake in mistakes:
-        value = np.asarray(mistake.value, dtype=np.float64)
-        for i, kept in enumerate(merged):
-            other = np.asarray(kept.value, dtype=np.float64)
-            if (other.shape == value.shape and np.all(np.isfinite(value))
-                    and np.allclose(other, value, rtol=1e-12, atol=1e-15)):
-                merged[i] = Mistake(f"{kept.explanation} Or, equally consistent with this "
-                                    f"input: {mistake.explanation}", kept.value, kept.tolerance)
-                break
-        else:
-            merged.append(mistake)
-    return merged
+#: At a zero state, for instance, Adadelta with the old ``Eg2`` and Adadelta with ``Edx2``
+#: updated too early take the same first step; the message then names both.
+_merge = merge_mistakes
 
 
 def _unpack(value: Any, ex: _Exercise) -> tuple[Any, ...]:

@@ -46,6 +46,7 @@ from course.checking import (
     call,
     expect_close,
     fmt,
+    merge_mistakes,
     passed,
 )
 
@@ -142,21 +143,7 @@ def library_uses(fn: Any, names: frozenset[str], _seen: set[int] | None = None) 
     return sorted(found)
 
 
-def _merge(mistakes: Iterable[Mistake]) -> list[Mistake]:
-    """Join mistakes that give the same value on this input, so no diagnosis is a coin toss."""
-    merged: list[Mistake] = []
-    for mistake in mistakes:
-        value = np.asarray(mistake.value, dtype=np.float64)
-        for i, kept in enumerate(merged):
-            other = np.asarray(kept.value, dtype=np.float64)
-            if (other.shape == value.shape and np.all(np.isfinite(value))
-                    and np.allclose(other, value, rtol=1e-12, atol=1e-15)):
-                merged[i] = Mistake(f"{kept.explanation} Or, equally consistent with this "
-                                    f"input: {mistake.explanation}", kept.value, kept.tolerance)
-                break
-        else:
-            merged.append(mistake)
-    return merged
+_merge = merge_mistakes
 
 
 def _refuse(name: str, uses: list[str], task: str) -> None:
