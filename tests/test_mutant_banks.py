@@ -1,5 +1,12 @@
-"""Every hand-written mutant is killed with a message naming its mistake, every
-alternative answer passes, and every exercise has at least three mutants."""
+"""Each lesson's bank of right and wrong answers, run against the lesson's checks in-process.
+
+One bank per lesson (``autograder/mutants/lesson_NN.py``) is the only list of known
+mistakes and alternative right answers: every mutant fails its exercise's visible or
+hidden checks with a message matching its diagnostic, every alternative passes them all,
+and every exercise has at least three mutants and one alternative. Select one lesson's
+bank with ``-k 01-derivatives``; ``tests/test_checks_*.py`` test the checkers' machinery
+and properties only.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ import pytest
 
 import autograder.mutants as banks
 from autograder import notebooks
+from autograder.mutants import Mutant
 from autograder.mutants.inprocess import _lesson, run_entry
 
 MODULES = [importlib.import_module(f"autograder.mutants.{m.name}")
@@ -20,8 +28,8 @@ ALTERNATIVES = [(m.LESSON, entry) for m in MODULES for entry in m.ALTERNATIVES]
 
 
 @pytest.mark.parametrize(("lesson", "mutant"), MUTANTS,
-                         ids=[f"{m.exercise}: {m.mistake}" for _, m in MUTANTS])
-def test_mutant_is_killed_and_named(lesson, mutant):
+                         ids=[f"{lesson}/{m.exercise}: {m.mistake}" for lesson, m in MUTANTS])
+def test_mutant_is_killed_and_named(lesson: str, mutant: Mutant) -> None:
     message = run_entry(lesson, mutant.exercise, mutant.source)
     assert message is not None, f"survived: {mutant.mistake}"
     assert re.search(mutant.diagnostic, message), (
@@ -29,9 +37,11 @@ def test_mutant_is_killed_and_named(lesson, mutant):
 
 
 @pytest.mark.parametrize(("lesson", "alternative"), ALTERNATIVES,
-                         ids=[f"{a.exercise}: {a.description}" for _, a in ALTERNATIVES])
+                         ids=[f"{lesson}/{a.exercise}: {a.description}"
+                              for lesson, a in ALTERNATIVES])
 def test_alternative_answer_passes(lesson, alternative):
-    assert run_entry(lesson, alternative.exercise, alternative.source) is None
+    message = run_entry(lesson, alternative.exercise, alternative.source)
+    assert message is None, f"{alternative.description} fails:\n{message}"
 
 
 @pytest.mark.parametrize("module", MODULES, ids=[m.LESSON for m in MODULES])

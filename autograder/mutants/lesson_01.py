@@ -55,6 +55,9 @@ MUTANTS = [
     Mutant("grad_f", "sign flip (returned the descent direction)",
            _p("grad_f", (_GRAD_RETURN, "return (-2 * x * y, -(x**2) - 1)")),
            r"both signs are flipped"),
+    Mutant("grad_f", "returned only df/dx, a scalar instead of the pair",
+           _p("grad_f", (_GRAD_RETURN, "return 2 * x * y")),
+           r"return a pair"),
     # ------------------------------------------------------------- hessian_f
     Mutant("hessian_f", "d2f/dx2 without the factor y",
            _p("hessian_f", (_HESSIAN_RETURN,
