@@ -1,6 +1,6 @@
 """Data sets used by the lessons, all small, local and seeded.
 
-* :func:`belt_sizes` -- belt sizes measured in inches and in centimetres;
+* :func:`belt_sizes` -- a store's belt size chart, in inches and in centimetres;
 * :func:`penguins` -- Palmer penguins (from the ``palmerpenguins`` package),
   rows with missing values dropped;
 * :func:`standardize` -- z-scores, :math:`(x - \\bar x) / s`;
@@ -21,15 +21,17 @@ __all__ = [
     "standardize",
 ]
 
-_BELT_INCHES = (28, 32, 34, 38, 40, 44, 48, 50)
-_BELT_CM = (70.2, 80.5, 86.3, 96.9, 102.0, 111.9, 122.3, 127.3)
+_BELT_INCHES = tuple(30.5 + 2 * i for i in range(10))  # 30.5, 32.5, ..., 48.5
+_BELT_CM = (77, 83, 88, 93, 98, 103, 108, 113, 118, 123)
 
 
 def belt_sizes() -> pd.DataFrame:
-    """Eight belts measured with a tape in inches and in centimetres.
+    r"""A store's size chart: ten belt sizes, 30.5 to 48.5 inches in steps of 2, and in cm.
 
-    The centimetre readings are real-world noisy: the best single multiplier
-    ``cm ~ k * inches`` is about 2.541, close to the exact 2.54.
+    The centimetre column is ``2.54 * inches`` rounded to whole centimetres, so no single
+    multiplier fits every row exactly: the least-squares multiplier of
+    ``cm ~ k * inches``, :math:`k = \sum x_i y_i / \sum x_i^2`, is about 2.541, close to
+    the exact 2.54.
     """
     return pd.DataFrame({"inches": np.array(_BELT_INCHES, dtype=np.float64),
                          "cm": np.array(_BELT_CM, dtype=np.float64)})
