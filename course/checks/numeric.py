@@ -85,9 +85,9 @@ _NEAR_DERIVATIVE = Tolerance(rtol=1e-5, atol=1e-5)
 
 # ------------------------------------------------------------------ test functions
 
-#: Extra scalar cases with closed-form quotients: the seed (the x-slice of
-#: x**2 * y + y + 2 at y = 4, forward quotient 24 + 4h at x = 3) and x**3, whose central
-#: quotient is 3 x**2 + h**2.
+#: Extra scalar cases with closed-form quotients: the x-slice of
+#: x**2 * y + y + 2 at y = 4 (the lesson's example, forward quotient 24 + 4h at x = 3)
+#: and x**3, whose central quotient is 3 x**2 + h**2.
 _SEED_SLICE = ScalarFunction("x**2 * 4 + 4 + 2", lambda x, m: x**2 * 4 + 4 + 2)
 _CUBE = ScalarFunction("x**3", lambda x, m: x**3)
 
@@ -393,8 +393,8 @@ def check_forward_difference(forward_difference: Callable, *, seed: int = 0,
     r"""``forward_difference(f, x, h=1e-7)`` equals :math:`(f(x+h) - f(x)) / h`.
 
     Explicit large steps are compared with the exact quotient (mpmath, 50 digits;
-    the seed's :math:`24 + 4h = 24.0004` at x = 3, h = 1e-4); the default step with
-    ``jax.grad`` within 1e-6.
+    :math:`24 + 4h = 24.0004` for the x-slice of x**2 * y + y + 2 at (3, 4), h = 1e-4);
+    the default step with ``jax.grad`` within 1e-6.
     """
     count = _check_scalar_method(
         forward_difference, name="forward_difference", key="forward",
@@ -404,7 +404,8 @@ def check_forward_difference(forward_difference: Callable, *, seed: int = 0,
         seed_case=(_SEED_SLICE, 3.0, 1e-4), seed=seed, trials=trials,
     )
     passed("forward_difference", f"{count} cases: exact quotients for explicit h (24.0004 for "
-           "the seed) and jax.grad within 1e-6 for the default h = 1e-7")
+           "x**2 * y + y + 2 at (3, 4), h = 1e-4) and jax.grad within 1e-6 for the default "
+           "h = 1e-7")
 
 
 # ---------------------------------------------------------- central_difference
@@ -535,7 +536,7 @@ def _array_mistakes(q: dict[str, np.ndarray], h: float, exact: np.ndarray, *,
 
 def _gradient_cases(rng: np.random.Generator, trials: int):
     cases = [
-        (VECTOR_FUNCTIONS[0], np.array([3.0, 4.0]), 1e-4),  # the seed: exactly (24, 10)
+        (VECTOR_FUNCTIONS[0], np.array([3.0, 4.0]), 1e-4),  # x**2 * y + y + 2 at (3, 4): exactly (24, 10)
         (_SUM_CUBES, np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.5]]), 0.5),  # 3 x**2 + h**2
         (_MIXED_2D, rng.uniform(-2, 2, (2, 3)), _step(rng)),
     ]
