@@ -536,7 +536,7 @@ def _array_mistakes(q: dict[str, np.ndarray], h: float, exact: np.ndarray, *,
 
 def _gradient_cases(rng: np.random.Generator, trials: int):
     cases = [
-        (VECTOR_FUNCTIONS[0], np.array([3.0, 4.0]), 1e-4),  # x**2 * y + y + 2 at (3, 4): exactly (24, 10)
+        (VECTOR_FUNCTIONS[0], np.array([3.0, 4.0]), 1e-4),  # x**2 y + y + 2 at (3, 4): (24, 10)
         (_SUM_CUBES, np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.5]]), 0.5),  # 3 x**2 + h**2
         (_MIXED_2D, rng.uniform(-2, 2, (2, 3)), _step(rng)),
     ]
