@@ -126,6 +126,8 @@ def wrong_backward(kind):
             return [dW1, db1, dW2, db2]
         if kind == "in place":
             W1 -= 0.1 * dW1
+        if kind == "y reshaped in place":
+            y.shape = (n, 1)
         return [(dW1, db1), (dW2, db2)]
 
     return student
@@ -272,6 +274,7 @@ def test_backward_accepts_correct_answers(answer, capsys):
     ("scalar db2", "db2 is a scalar"),
     ("flat", "list of two"),
     ("in place", "modified the parameter W1 in place"),
+    ("y reshaped in place", r"changed the shape of its argument `y` in place"),
 ])
 def test_backward_names_mistakes(kind, message):
     with pytest.raises(CheckFailed, match=message):
@@ -289,7 +292,8 @@ def test_backward_transposed_dW1_of_other_shape_is_named():
 
 
 def test_backward_explains_broadcasting_error():
-    with pytest.raises(CheckFailed, match=r"column \(n, 1\) with a vector \(n,\)"):
+    with pytest.raises(CheckFailed, match=r"likely mistake: an \(n, n\) = \(4, 4\) array "
+                       r"appeared\. Subtracting y of shape \(n,\) from the column p"):
         check_mlp_backward(broadcast_bug, **FAST)
 
 
@@ -385,6 +389,7 @@ def _record_then_replay(checker, answer, path, monkeypatch, **kwargs):
     (check_mlp_forward, _forward_variant("relu"), FAST),
     (check_mlp_backward, backward, FAST),
     (check_mlp_backward, wrong_backward("in place"), FAST),
+    (check_mlp_backward, wrong_backward("y reshaped in place"), FAST),
     (check_mlp_backward, wrong_backward("sigmoid'"), FAST),
     (check_mlp_backward, broadcast_bug, FAST),
     (check_mlp_backward, jax_backward, FAST),

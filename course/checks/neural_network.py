@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -155,6 +156,12 @@ def _copies(params, *arrays):
 
 
 def _expect_unchanged(name: str, params, saved_params, arrays: dict, saved: list) -> None:
+    expect_true(
+        isinstance(params, list | tuple) and len(params) == len(saved_params)
+        and all(isinstance(layer, tuple | list) and len(layer) == 2 for layer in params),
+        f"`{name}` changed the list `params` in place: graded functions must leave their "
+        "inputs unchanged (build a new list instead).",
+    )
     for (W, b), (W0, b0), layer in zip(params, saved_params, (1, 2), strict=True):
         for now, before, arg in ((W, W0, f"W{layer}"), (b, b0, f"b{layer}")):
             expect_true(
@@ -164,6 +171,13 @@ def _expect_unchanged(name: str, params, saved_params, arrays: dict, saved: list
                 "on an argument).",
             )
     for (arg, now), before in zip(arrays.items(), saved, strict=True):
+        expect_true(
+            np.shape(now) == np.shape(before),
+            f"`{name}` changed the shape of its argument `{arg}` in place (from "
+            f"{np.shape(before)} to {np.shape(now)}, e.g. `{arg}.shape = ...`): graded functions "
+            f"must leave their inputs unchanged; `{arg}.reshape(...)` or `{arg}[:, None]` "
+            "return a new array instead.",
+        )
         expect_true(
             np.array_equal(now, before),
             f"`{name}` modified its argument `{arg}` in place: graded functions must leave "
@@ -420,6 +434,18 @@ def _shape_check(flat: list[np.ndarray], params, n: int) -> None:
     )
 
 
+def _value_error_hint(message: str, n: int) -> str:
+    """Name the (n, 1) - (n,) broadcast when numpy's complaint shows an (n, n) array."""
+    square = re.search(rf"\(\s*{n}\s*,\s*{n}\s*\)|size 1 is different from {n}\)", message)
+    if n > 1 and square:
+        return (f"likely mistake: an (n, n) = ({n}, {n}) array appeared. Subtracting y of "
+                f"shape (n,) from the column p of shape (n, 1) broadcasts `p - y` to an (n, n) "
+                "matrix without complaint; the error surfaces later. Make them the same shape "
+                f"first: `y[:, None]` or `y.reshape(-1, 1)`. {SHAPE_CONVENTION}")
+    return (f"hint: a shape does not fit. {SHAPE_CONVENTION} Mixing a column (n, 1) with a "
+            "vector (n,) is the usual culprit.")
+
+
 def check_mlp_backward(mlp_backward: Callable, *, seed: int = 0, trials: int = 14) -> None:
     r"""``mlp_backward(params, X, y)`` equals ``jax.grad`` of the mean binary cross-entropy.
 
@@ -437,9 +463,8 @@ def check_mlp_backward(mlp_backward: Callable, *, seed: int = 0, trials: int = 1
                           inputs=inputs)
         except CheckFailed as failure:
             if "raised ValueError" in str(failure):
-                raise CheckFailed(f"{failure}\n  hint: a shape does not fit. {SHAPE_CONVENTION} "
-                                  "Mixing a column (n, 1) with a vector (n,) is the usual "
-                                  "culprit.") from None
+                raise CheckFailed(f"{failure}\n  {_value_error_hint(str(failure), X.shape[0])}"
+                                  ) from None
             raise
         _expect_unchanged("mlp_backward", params, saved_params, {"X": X, "y": y}, saved)
         flat = [as_float_array(g, what=f"mlp_backward's {name}")
