@@ -28,6 +28,7 @@ __all__ = [
     "CompactHTMLWriter",
     "animate_line_fit",
     "animate_parameter_path",
+    "animate_secants",
     "frame_indices",
     "to_compact_jshtml",
 ]
@@ -177,6 +178,56 @@ def animate_parameter_path(
         return (trail,)
 
     anim = FuncAnimation(fig, draw, frames=len(path), interval=interval, blit=True)
+    return _to_html(fig, anim, interval, mode)
+
+
+def animate_secants(
+    f: Callable[[np.ndarray], np.ndarray],
+    x0: float,
+    steps: Sequence[float],
+    *,
+    slope: float | None = None,
+    xlim: tuple[float, float] | None = None,
+    title: str = "Secants closing in on the tangent",
+    figsize: tuple[float, float] = SMALL_FIGURE,
+    interval: int = 700,
+    mode: str = "once",
+) -> HTML:
+    r"""Animate the secant of ``f`` through :math:`x_0` and :math:`x_0 + h`, one frame per ``h``.
+
+    The secant's slope is the difference quotient :math:`(f(x_0 + h) - f(x_0)) / h`; with
+    ``slope`` = :math:`f'(x_0)` the tangent :math:`f(x_0) + f'(x_0)(x - x_0)` is drawn
+    too, so the secants can be seen to turn onto it as ``h`` shrinks.
+    """
+    steps = [float(h) for h in steps]
+    if not steps or any(h == 0 for h in steps):
+        raise ValueError("steps must be a non-empty sequence of non-zero h")
+    reach = max(abs(h) for h in steps)
+    xlim = xlim or (x0 - 0.5 * reach, x0 + 1.25 * reach)
+    xs = np.linspace(*xlim, 200)
+    fx0 = float(f(x0))
+
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.plot(xs, f(xs), color="0.3", label="$f$")
+    if slope is not None:
+        ax.plot(xs, fx0 + slope * (xs - x0), ":", color="C0",
+                label=f"tangent, slope {slope:g}")
+    (secant,) = ax.plot([], [], color="C1", label="secant")
+    (points,) = ax.plot([], [], "o", color="C1", markersize=5)
+    label = ax.text(0.02, 0.96, "", transform=ax.transAxes, va="top", fontsize=9)
+    ax.set(xlabel="$x$", ylabel="$f(x)$", title=title, xlim=xlim, ylim=_padded(f(xs)))
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+
+    def draw(frame: int):
+        h = steps[frame]
+        quotient = (float(f(x0 + h)) - fx0) / h
+        secant.set_data(xs, fx0 + quotient * (xs - x0))
+        points.set_data([x0, x0 + h], [fx0, float(f(x0 + h))])
+        label.set_text(f"h = {h:g}: slope of the secant {quotient:.4g}")
+        return secant, points, label
+
+    anim = FuncAnimation(fig, draw, frames=len(steps), interval=interval, blit=True)
     return _to_html(fig, anim, interval, mode)
 
 
