@@ -64,6 +64,14 @@ def _namespace(lesson: str) -> dict:
     return namespace
 
 
+def solution(lesson: str, name: str):
+    """The object ``name`` (an answer function, a class) from ``lesson``'s solution notebook.
+
+    Checker tests call checkers on it instead of writing the answer out a second time.
+    """
+    return _namespace(lesson)[name]
+
+
 def _compile(source: str, label: str):
     """Compile a cell as a notebook would: without this module's ``__future__`` imports."""
     return compile(_python(source), label, "exec", dont_inherit=True)

@@ -44,6 +44,13 @@ MUTANTS = [
     Mutant("forward_difference", "wrong default step h = 1e-4",
            _p("forward_difference", ("h=1e-7", "h=1e-4")),
            r"check that the default value of h is 1e-07"),
+    Mutant("forward_difference", "returns a one-element array instead of a number",
+           _p("forward_difference", (_FORWARD, "return np.array([(f(x + h) - f(x)) / h])")),
+           r"shape"),
+    Mutant("forward_difference", "renamed the step argument h to eps",
+           _p("forward_difference", ("h=1e-7", "eps=1e-7"),
+              (_FORWARD, "return float((f(x + eps) - f(x)) / eps)")),
+           r"unexpected keyword argument 'h'"),
     # ---------------------------------------------------- central_difference
     Mutant("central_difference", "h instead of 2h in the denominator",
            _p("central_difference", (_CENTRAL, "return float((f(x + h) - f(x - h)) / h)")),
@@ -92,6 +99,9 @@ MUTANTS = [
     Mutant("complex_step", "wrong default step h = 1e-4",
            _p("complex_step", ("h=1e-20", "h=1e-4")),
            r"Check the default\s+h = 1e-20"),
+    Mutant("complex_step", "ignores the argument h (hard-coded step)",
+           _p("complex_step", (_COMPLEX, "return float(np.imag(f(x + 1e-20j)) / 1e-20)")),
+           r"true derivative, not the difference quotient for the step h"),
     # ------------------------------------------------------ numeric_gradient
     Mutant("numeric_gradient", "perturbs x in place (x[i] += h, then restores)",
            _p("numeric_gradient",
@@ -168,6 +178,10 @@ MUTANTS = [
            _p("numeric_jacobian",
               ("return np.stack(columns, axis=1)", "return np.stack(columns, axis=1).ravel()")),
            r"has shape \(\d+,\), expected shape \(\d+, \d+\)"),
+    Mutant("numeric_jacobian", "ignores the argument h (hard-coded step)",
+           _p("numeric_jacobian", ("step[j] = h", "step[j] = 1e-5"),
+              ("/ (2 * h))", "/ 2e-5)")),
+           r"true derivative, not the difference quotient for the step h"),
     # -------------------------------------------------------- relative_error
     Mutant("relative_error", "no floor: 0/0 = nan where a and b are both 0",
            _p("relative_error",
@@ -203,6 +217,11 @@ MUTANTS = [
     Mutant("relative_error", "absolute error: forgot to divide",
            _p("relative_error", (_RELATIVE, "return float(np.max(np.abs(a - b)))")),
            r"largest absolute difference max \|a - b\| without\s+dividing"),
+    Mutant("relative_error", "subtracts b from a in place to save an array (a -= b)",
+           _p("relative_error",
+              (_RELATIVE, "a -= b\n    return float(np.max(np.abs(a)"
+                          " / np.maximum(np.abs(a + b) + np.abs(b), 1e-12)))")),
+           r"modified its argument `a`"),
 ]
 
 ALTERNATIVES = [
