@@ -5,11 +5,11 @@ Oracles: numpy for the mean squared error, JAX (float64) for every derivative.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
 
+from course import oracle as _oracle
 from course.checking import (
     ANALYTIC,
     CheckFailed,
@@ -88,44 +88,35 @@ def check_mse(mse: Callable, *, seed: int = 0, trials: int = 20) -> None:
 # ---------------------------------------------------------------------- grad_f
 
 
-@functools.cache
-def _grad_oracle():
-    from course.oracle import jax
-
-    return jax.jit(jax.grad(_f, argnums=(0, 1)))
+def _grad_oracle(jax, jnp):
+    return jax.grad(_f, argnums=(0, 1))
 
 
-@functools.cache
-def _hessian_oracle():
-    from course.oracle import jax
-
-    return jax.jit(jax.hessian(lambda v: _f(v[0], v[1])))
+def _hessian_oracle(jax, jnp):
+    return jax.hessian(lambda v: _f(v[0], v[1]))
 
 
-@functools.cache
+#: Elementwise arrays of the checks have at most 41 entries: one bucket, one compilation.
+_ELEMENTWISE_SIZES = (64,)
+
+
 def _elementwise_derivative(activation: str) -> Callable[[np.ndarray], np.ndarray]:
-    """``jax.vmap(jax.grad(jax.nn.<activation>))`` applied elementwise to any array.
+    """``jax.grad(jax.nn.<activation>)`` applied elementwise to an array of any shape."""
+    def make(jax, jnp):
+        return jax.grad(getattr(jax.nn, activation))
 
-    Compiled once per process; inputs are padded to a power-of-two length so that the
-    many random shapes of a check share a handful of compilations.
-    """
-    from course.oracle import jax
-
-    compiled = jax.jit(jax.vmap(jax.grad(getattr(jax.nn, activation))))
+    batched = _oracle.batched(("derivatives", activation), make, sizes=_ELEMENTWISE_SIZES)
 
     def derivative(z: np.ndarray) -> np.ndarray:
         flat = np.ravel(np.asarray(z, dtype=np.float64))
-        padded = np.zeros(max(8, 1 << max(flat.size - 1, 0).bit_length()))
-        padded[: flat.size] = flat
-        values = np.asarray(compiled(padded), dtype=np.float64)[: flat.size]
-        return values.reshape(np.shape(z))
+        return batched(flat).reshape(np.shape(z))
 
     return derivative
 
 
 def check_grad_f(grad_f: Callable, *, seed: int = 0, trials: int = 20) -> None:
     r"""``grad_f(x, y)`` equals :math:`(2xy,\ x^2 + 1)` as computed by ``jax.grad``."""
-    oracle = _grad_oracle()
+    oracle = _oracle.compiled(("derivatives", "grad_f"), _grad_oracle)
     rng = np.random.default_rng(seed)
     points = [(3.0, 4.0), (0.0, 0.0), (-1.0, 2.5)]
     points += [tuple(float(v) for v in rng.uniform(-5, 5, 2)) for _ in range(trials)]
@@ -161,16 +152,14 @@ def check_grad_f(grad_f: Callable, *, seed: int = 0, trials: int = 20) -> None:
 
 def check_hessian_f(hessian_f: Callable, *, seed: int = 0, trials: int = 20) -> None:
     r"""``hessian_f(x, y)`` equals [[2y, 2x], [2x, 0]] as computed by ``jax.hessian``."""
-    from course.oracle import jnp
-
-    oracle = _hessian_oracle()
+    oracle = _oracle.compiled(("derivatives", "hessian_f"), _hessian_oracle)
     rng = np.random.default_rng(seed)
     points = [(3.0, 4.0), (0.0, 0.0), (1.5, -2.0)]
     points += [tuple(float(v) for v in rng.uniform(-5, 5, 2)) for _ in range(trials)]
     for x, y in points:
         inputs = {"x": x, "y": y}
         got = call(hessian_f, x, y, name="hessian_f", inputs=inputs).value
-        expected = np.asarray(oracle(jnp.array([x, y])), dtype=np.float64)
+        expected = np.asarray(oracle(np.array([x, y])), dtype=np.float64)
         expect_close(
             got, expected, what="hessian_f(x, y)", inputs=inputs,
             mistakes=[
