@@ -69,6 +69,7 @@ from typing import Any
 
 import numpy as np
 
+from course import oracle as _oracle
 from course.checking import (
     CheckFailed,
     Mistake,
@@ -103,57 +104,84 @@ _FAR = 1e6
 # ----------------------------------------------------------------------- the optax oracles
 
 
-@functools.cache
-def _optax_steps() -> dict[str, Callable]:
-    """Jitted one-step optax oracles; hyperparameters are traced, so each compiles once."""
+def _optax_step(name: str) -> Callable:
+    """The jitted one-step optax oracle ``name``; hyperparameters are traced, so each
+    compiles once per process (per input shape)."""
+    return _oracle.compiled(("optimizers", name), _OPTAX_STEPS[name],
+                            **({"static_argnames": "nesterov"} if name == "sgd" else {}))
+
+
+def _replace(state, cls, **fields):
+    return tuple(s._replace(**fields) if isinstance(s, cls) else s for s in state)
+
+
+def _run(opt, params, grads, cls, **fields):
+    """One ``opt`` step from the state whose ``cls`` part holds ``fields``."""
     import optax
 
-    from course.oracle import jax, jnp
+    state = _replace(opt.init(params), cls, **fields)
+    updates, state = opt.update(grads, state, params)
+    return optax.apply_updates(params, updates), next(s for s in state if isinstance(s, cls))
 
-    def replace(state, cls, **fields):
-        return tuple(s._replace(**fields) if isinstance(s, cls) else s for s in state)
 
-    def find(state, cls):
-        return next(s for s in state if isinstance(s, cls))
+def _sgd(jax, jnp):
+    import optax
 
-    def run(opt, params, grads, cls, **fields):
-        state = replace(opt.init(params), cls, **fields)
-        updates, state = opt.update(grads, state, params)
-        return optax.apply_updates(params, updates), find(state, cls)
-
-    @functools.partial(jax.jit, static_argnames="nesterov")
     def sgd(params, grads, trace, lr, gamma, nesterov=False):
         opt = optax.sgd(lr, momentum=gamma, nesterov=nesterov)
-        params, state = run(opt, params, grads, optax.TraceState, trace=trace)
+        params, state = _run(opt, params, grads, optax.TraceState, trace=trace)
         return params, state.trace
 
-    @jax.jit
+    return sgd
+
+
+def _adagrad(jax, jnp):
+    import optax
+
     def adagrad(params, grads, G, lr, eps):
         opt = optax.adagrad(lr, initial_accumulator_value=0.0, eps=eps)
-        params, state = run(opt, params, grads, optax.ScaleByRssState, sum_of_squares=G)
+        params, state = _run(opt, params, grads, optax.ScaleByRssState, sum_of_squares=G)
         return params, state.sum_of_squares
 
-    @jax.jit
+    return adagrad
+
+
+def _rmsprop(jax, jnp):
+    import optax
+
     def rmsprop(params, grads, Eg2, lr, gamma, eps):
         opt = optax.rmsprop(lr, decay=gamma, eps=eps)
-        params, state = run(opt, params, grads, optax.ScaleByRmsState, nu=Eg2)
+        params, state = _run(opt, params, grads, optax.ScaleByRmsState, nu=Eg2)
         return params, state.nu
 
-    @jax.jit
+    return rmsprop
+
+
+def _adadelta(jax, jnp):
+    import optax
+
     def adadelta(params, grads, Eg2, Edx2, gamma, eps):
         opt = optax.adadelta(learning_rate=1.0, rho=gamma, eps=eps)
-        params, state = run(opt, params, grads, optax.ScaleByAdaDeltaState, e_g=Eg2, e_x=Edx2)
+        params, state = _run(opt, params, grads, optax.ScaleByAdaDeltaState, e_g=Eg2, e_x=Edx2)
         return params, state.e_g, state.e_x
 
-    @jax.jit
+    return adadelta
+
+
+def _adam(jax, jnp):
+    import optax
+
     def adam(params, grads, m, v, t, lr, b1, b2, eps):
         opt = optax.adam(lr, b1, b2, eps)
         count = jnp.asarray(t - 1, dtype=jnp.int32)  # optax counts steps already taken
-        params, state = run(opt, params, grads, optax.ScaleByAdamState, count=count, mu=m, nu=v)
+        params, state = _run(opt, params, grads, optax.ScaleByAdamState, count=count, mu=m, nu=v)
         return params, state.mu, state.nu
 
-    return {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adadelta": adadelta,
-            "adam": adam}
+    return adam
+
+
+_OPTAX_STEPS = {"sgd": _sgd, "adagrad": _adagrad, "rmsprop": _rmsprop, "adadelta": _adadelta,
+                "adam": _adam}
 
 
 def _np(*values) -> tuple[np.ndarray, ...]:
@@ -162,7 +190,7 @@ def _np(*values) -> tuple[np.ndarray, ...]:
 
 def optax_momentum(params, grads, v, lr, gamma):
     """Textbook momentum by optax.sgd: trace = v / lr in, v = lr * trace out."""
-    new_params, trace = _optax_steps()["sgd"](params, grads, v / lr, lr, gamma)
+    new_params, trace = _optax_step("sgd")(params, grads, v / lr, lr, gamma)
     return _np(new_params, lr * trace)
 
 
@@ -170,32 +198,31 @@ def optax_nesterov(params, grad_fn, v, lr, gamma):
     """Textbook NAG by optax.sgd(nesterov=True) at the look-ahead point phi = params - gamma v."""
     phi = params - gamma * v
     g = np.asarray(grad_fn(phi), dtype=np.float64)
-    new_phi, trace = _optax_steps()["sgd"](phi, g, v / lr, lr, gamma, nesterov=True)
+    new_phi, trace = _optax_step("sgd")(phi, g, v / lr, lr, gamma, nesterov=True)
     new_phi, new_v = _np(new_phi, lr * trace)
     return new_phi + gamma * new_v, new_v
 
 
 def optax_adagrad(params, grads, G, lr, eps):
-    return _np(*_optax_steps()["adagrad"](params, grads, G, lr, eps))
+    return _np(*_optax_step("adagrad")(params, grads, G, lr, eps))
 
 
 def optax_rmsprop(params, grads, Eg2, lr, gamma, eps):
-    return _np(*_optax_steps()["rmsprop"](params, grads, Eg2, lr, gamma, eps))
+    return _np(*_optax_step("rmsprop")(params, grads, Eg2, lr, gamma, eps))
 
 
 def optax_adadelta(params, grads, Eg2, Edx2, gamma, eps):
-    return _np(*_optax_steps()["adadelta"](params, grads, Eg2, Edx2, gamma, eps))
+    return _np(*_optax_step("adadelta")(params, grads, Eg2, Edx2, gamma, eps))
 
 
 def optax_adam(params, grads, m, v, t, lr, b1, b2, eps):
-    return _np(*_optax_steps()["adam"](params, grads, m, v, int(t), lr, b1, b2, eps))
+    return _np(*_optax_step("adam")(params, grads, m, v, int(t), lr, b1, b2, eps))
 
 
-@functools.cache
 def _landscape_gradient(landscape: Landscape) -> Callable[[np.ndarray], np.ndarray]:
-    from course.oracle import jax, jnp
-
-    grad = jax.jit(jax.grad(landscape.using(jnp)))
+    """``jax.grad`` of a landscape, compiled once per process."""
+    grad = _oracle.compiled(("optimizers", "gradient", landscape),
+                            lambda jax, jnp: jax.grad(landscape.using(jnp)))
     return lambda x: np.asarray(grad(np.asarray(x, dtype=np.float64)), dtype=np.float64)
 
 
