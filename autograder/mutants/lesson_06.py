@@ -95,6 +95,23 @@ _GRADIENT_DESCENT = [
     Mutant("gradient_descent", "returned only the final x",
            _p("gradient_descent", ("return np.stack(iterates)", "return x")),
            r"returned only the last iterate"),
+    Mutant("gradient_descent", "one step more after the stopping rule held",
+           _p("gradient_descent", (_GD_LOOP, """\
+    stop_next = False
+    for _ in range(num_steps):
+        x_new = x - lr * np.asarray(grad_fn(x), dtype=float)
+        iterates.append(x_new)
+        converged = tol is not None and np.max(np.abs(x_new - x)) < tol
+        x = x_new
+        if stop_next:
+            break
+        stop_next = converged
+""")),
+           r"one step more"),
+    Mutant("gradient_descent", "every iterate flattened to a row: scalars come back as a column",
+           _p("gradient_descent", ("return np.stack(iterates)",
+                                   "return np.stack(iterates).reshape(len(iterates), -1)")),
+           r"1-D array"),
 ]
 
 _GRADIENT_DESCENT_ALT = [
@@ -183,6 +200,10 @@ _NORMAL_NLL = [
     Mutant("normal_nll", "the caller's data centred in place (data -= mu)",
            _p("normal_nll", ("z = (data - mu) / sigma", "data -= mu\n    z = data / sigma")),
            r"modified its argument `data` in place"),
+    Mutant("normal_nll", "sigma wrapped in jax.lax.stop_gradient (no gradient in sigma)",
+           _p("normal_nll", ("mu, sigma = params",
+                             "mu, sigma = params[0], jax.lax.stop_gradient(params[1])")),
+           r"gradient is not"),
 ]
 
 _NORMAL_NLL_ALT = [
@@ -208,6 +229,16 @@ def normal_nll(params, data):
     mu, sigma = params
     density = jnp.exp(-((data - mu) ** 2) / (2 * sigma**2)) / (sigma * jnp.sqrt(2 * jnp.pi))
     return -jnp.mean(jnp.log(density))
+'''),
+    Alternative("normal_nll", "Python `if` on sigma (jax.grad traces it, jax.jit would not)",
+                '''\
+def normal_nll(params, data):
+    """Mean negative log-density of data under N(mu, sigma**2), params = (mu, sigma)."""
+    mu, sigma = params
+    if sigma <= 0:
+        return jnp.inf
+    z = (data - mu) / sigma
+    return jnp.mean(0.5 * z**2 + jnp.log(sigma) + 0.5 * jnp.log(2 * jnp.pi))
 '''),
 ]
 
@@ -250,6 +281,12 @@ _MIXTURE_NLL = [
     Mutant("mixture_nll", "sign flip: returned the log-likelihood",
            _p("mixture_nll", (_MIX_RET, _MIX_RET.replace("-jnp.mean", "jnp.mean"))),
            r"sign is flipped"),
+    Mutant("mixture_nll", "unequal weights 2/3 and 1/3",
+           _p("mixture_nll", (", b=0.5", ", b=jnp.array([[2 / 3], [1 / 3]])")),
+           r"unequal"),
+    Mutant("mixture_nll", "constant log(2 pi) / 2 dropped",
+           _p("mixture_nll", (" - 0.5 * jnp.log(2 * jnp.pi)", "")),
+           r"log\(2 pi\) / 2"),
 ]
 
 _MIXTURE_NLL_ALT = [
@@ -317,6 +354,13 @@ _MAX_STABLE_LR = [
     Mutant("max_stable_lr", "a 1-element array (slice [-1:]) returned instead of a float",
            _p("max_stable_lr", (_LR_RET, "return 2.0 / np.linalg.eigvalsh(H)[-1:]")),
            r"return a single float"),
+    Mutant("max_stable_lr", "a complex number returned (2 / complex(lambda_max))",
+           _p("max_stable_lr", (_LR_RET, "return 2.0 / complex(np.linalg.eigvalsh(H)[-1])")),
+           r"complex"),
+    Mutant("max_stable_lr", "the caller's H scaled in place (H *= 2, then 4 / lambda_max)",
+           _p("max_stable_lr",
+              (_LR_RET, "H *= 2.0\n    return float(4.0 / np.linalg.eigvalsh(H)[-1])")),
+           r"modified its argument `H` in place"),
 ]
 
 _MAX_STABLE_LR_ALT = [
