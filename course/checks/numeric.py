@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from course import oracle as _oracle
 from course.checking import (
     ANALYTIC,
     CheckFailed,
@@ -221,40 +222,32 @@ def _vector_quotients(fn: VectorFunction, x: np.ndarray, h: float) -> dict[str, 
 # ----------------------------------------------------------------- JAX oracles
 
 
-@functools.cache
-def _derivative_oracle(fn: ScalarFunction) -> Callable:
-    from course.oracle import jax, jnp
-
-    return jax.jit(jax.vmap(jax.grad(fn.using(jnp))))
+#: The checks evaluate at most a few dozen points at once: one bucket, one compilation.
+_SIZES = (64,)
 
 
-@functools.cache
-def _gradient_oracle(fn: VectorFunction) -> Callable:
-    from course.oracle import jax, jnp
-
-    return jax.jit(jax.vmap(jax.grad(fn.using(jnp))))
-
-
-@functools.cache
-def _jacobian_oracle(fn: VectorFunction) -> Callable:
-    from course.oracle import jax, jnp
-
-    return jax.jit(jax.vmap(jax.jacfwd(fn.using(jnp))))
+def _derivative_oracle(fn: ScalarFunction) -> _oracle.Batched:
+    """x -> f'(x) by ``jax.grad``, batched over points."""
+    return _oracle.batched(("numeric", "derivative", fn),
+                           lambda jax, jnp: jax.grad(fn.using(jnp)), sizes=_SIZES)
 
 
-#: Oracles always see batches of this many points, so each compiles exactly once.
-_BATCH = 64
+def _gradient_oracle(fn: VectorFunction) -> _oracle.Batched:
+    """x -> grad f(x) by ``jax.grad``, batched over points."""
+    return _oracle.batched(("numeric", "gradient", fn),
+                           lambda jax, jnp: jax.grad(fn.using(jnp)), sizes=_SIZES)
 
 
-def _batched(oracle: Callable, points: list[np.ndarray] | list[float]) -> list[np.ndarray]:
-    """The oracle at each point, evaluated in fixed-size padded batches (one jit compile)."""
-    points_array = np.asarray(points, dtype=np.float64)
-    values = []
-    for start in range(0, len(points_array), _BATCH):
-        chunk = points_array[start:start + _BATCH]
-        padded = np.concatenate([chunk, np.repeat(chunk[:1], _BATCH - len(chunk), axis=0)])
-        values.append(np.asarray(oracle(padded), dtype=np.float64)[: len(chunk)])
-    return list(np.concatenate(values))
+def _jacobian_oracle(fn: VectorFunction) -> _oracle.Batched:
+    """x -> J f(x) by ``jax.jacfwd``, batched over points."""
+    return _oracle.batched(("numeric", "jacobian", fn),
+                           lambda jax, jnp: jax.jacfwd(fn.using(jnp)), sizes=_SIZES)
+
+
+def _batched(oracle: _oracle.Batched, points: list[np.ndarray] | list[float]
+             ) -> list[np.ndarray]:
+    """The oracle at each point."""
+    return list(oracle(np.asarray(points, dtype=np.float64)))
 
 
 # ---------------------------------------------------------------------- helpers
