@@ -42,6 +42,7 @@ from autograder import compile_cache, notebooks, sandbox
 from autograder.config import COURSE_ID, DATA_DIRECTORY
 from autograder.grading import STATE_FILE, Course
 from autograder.intake import Submission
+from autograder.lessons import Lesson, layout
 from autograder.sandbox import UID_ENV, owned_tempdir
 
 #: Student ids under which the canaries are graded (in the workers' scratch courses only).
@@ -116,7 +117,7 @@ def prime_lesson(source_directory: str, lesson: str, timeout: int) -> float | st
     wrong, as a string: grading then goes on, only slower.
     """
     try:
-        (notebook,) = sorted((Path(source_directory) / lesson).glob("*.ipynb"))
+        notebook = Lesson.from_id(lesson).source_in(source_directory)
         return compile_cache.prime(notebook, compile_cache.cache_dir(), timeout=timeout)
     except Exception as error:
         return f"{type(error).__name__}: {error}"[:500]
@@ -209,7 +210,7 @@ class ClassRun:
         names = {}
         for lesson in lessons:
             self.course.generate(lesson)
-            names[lesson] = _notebook_name(self.course, lesson)
+            names[lesson] = Lesson.from_id(lesson).notebook
         state = self._load_state()
         results: list[Result] = []
         jobs: list[Job] = []
@@ -424,15 +425,14 @@ def preflight(secrets: list[Path]) -> list[str]:
 def exercise_scores(nb: nbformat.NotebookNode) -> dict[str, tuple[float, float]]:
     """(score, max score) of each exercise of a graded notebook, as nbgrader scores its
     test cells (the scores :class:`SaveAutoGrades` stores)."""
-    cells = notebooks.graded_cells(nb)
-    answers = [cell.grade_id for cell in cells if cell.kind == "answer"]
+    graded = layout(nb)
     scores: dict[str, tuple[float, float]] = {}
-    for cell in cells:
+    for cell in graded.cells:
         if cell.kind != "tests" or not is_grade(nb.cells[cell.index]):
             continue
         score, max_score = determine_grade(nb.cells[cell.index])
         try:
-            exercise = notebooks.exercise_of(cell.grade_id, answers)
+            exercise = graded.exercise_of(cell.grade_id)
         except ValueError:
             exercise = cell.grade_id
         before = scores.get(exercise, (0.0, 0.0))
@@ -520,19 +520,12 @@ def _digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def _notebook_name(course: Course, lesson: str) -> str:
-    source = Path(course.config.CourseDirectory.source_directory)
-    folder = (source if source.is_absolute() else course.root / source) / lesson
-    (path,) = sorted(folder.glob("*.ipynb"))
-    return path.name
-
-
 def lesson_grade_ids(course: Course, lessons: list[str]) -> dict[str, set[str]]:
     """The grade ids of each lesson's source notebook (to recognise renamed submissions)."""
     source = Path(course.config.CourseDirectory.source_directory)
     folder = source if source.is_absolute() else course.root / source
     ids = {}
     for lesson in lessons:
-        (path,) = sorted((folder / lesson).glob("*.ipynb"))
-        ids[lesson] = {c.grade_id for c in notebooks.graded_cells(notebooks.read(path))}
+        path = Lesson.from_id(lesson).source_in(folder)
+        ids[lesson] = set(layout(notebooks.read(path)).grade_ids)
     return ids

@@ -6,6 +6,8 @@
     autograder feedback LESSON [STUDENT ...]    feedback HTML in course-data/feedback
     autograder export [--to grades.csv]         one row per student and lesson
     autograder mutants [LESSON ...] [--report PATH]   grading quality: mutants, alternatives
+
+LESSON is a lesson's id (04-forward-mode), number (4) or name (forward_mode).
 """
 
 from __future__ import annotations
@@ -16,17 +18,24 @@ import sys
 import time
 from pathlib import Path
 
+from autograder import lessons as course_lessons
 from autograder import release as release_module
 from autograder import verify as verify_module
 from autograder.config import REPO_ROOT
 
 
 def _lessons(requested: list[str]) -> list[str]:
-    known = release_module.assignment_ids(REPO_ROOT)
-    unknown = sorted(set(requested) - set(known))
+    """Lesson ids of ``requested`` (ids, numbers or names; default: every lesson)."""
+    found, unknown = [], []
+    for key in requested:
+        try:
+            found.append(course_lessons.lesson(key).id)
+        except KeyError:
+            unknown.append(key)
     if unknown:
-        sys.exit(f"unknown lesson(s): {', '.join(unknown)}; known: {', '.join(known)}")
-    return requested or known
+        sys.exit(f"unknown lesson(s): {', '.join(sorted(unknown))}; "
+                 f"known: {', '.join(course_lessons.lesson_ids())}")
+    return found or course_lessons.lesson_ids()
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -144,8 +153,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     from autograder.grading import Course
 
     course = Course()
-    for student in args.students or course.students(args.lesson):
-        print(course.generate_feedback(args.lesson, student))
+    (lesson_id,) = _lessons([args.lesson])
+    for student in args.students or course.students(lesson_id):
+        print(course.generate_feedback(lesson_id, student))
     return 0
 
 

@@ -23,8 +23,8 @@ import ast
 import copy
 import hashlib
 import importlib
+import importlib.util
 import os
-import pkgutil
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -34,7 +34,8 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from autograder import notebooks
-from autograder.config import REPO_ROOT
+from autograder.lessons import layout
+from autograder.lessons import lesson as find_lesson
 from course import shortcuts
 
 #: Generated mutants kept per exercise (a fixed sample when there are more).
@@ -265,22 +266,21 @@ def generate(exercise: str, source: str, *, cap: int = CAP) -> list[Entry]:
 
 
 def bank(lesson: str):
-    """The bank module of ``lesson`` (``autograder/mutants/lesson_NN.py``), or None."""
-    import autograder.mutants as banks
-
-    for info in pkgutil.iter_modules(banks.__path__):
-        if info.name == f"lesson_{lesson[:2]}":
-            try:
-                module = importlib.import_module(f"autograder.mutants.{info.name}")
-            except Exception as error:  # a bank being written, or stale after a solution edit
-                print(f"warning: bank {info.name} skipped: {type(error).__name__}: {error}")
-                return None
-            return module if getattr(module, "LESSON", None) == lesson else None
-    return None
+    """The bank module of ``lesson`` (:attr:`autograder.lessons.Lesson.bank`), or None."""
+    found = find_lesson(lesson)
+    if importlib.util.find_spec(found.bank) is None:
+        return None
+    try:
+        module = importlib.import_module(found.bank)
+    except Exception as error:  # a bank being written, or stale after a solution edit
+        print(f"warning: bank {found.bank.rpartition('.')[2]} skipped: "
+              f"{type(error).__name__}: {error}")
+        return None
+    return module if getattr(module, "LESSON", None) == found.id else None
 
 
 def solution(lesson: str) -> tuple[Path, NotebookNode]:
-    (path,) = sorted((REPO_ROOT / "solutions" / lesson).glob("*.ipynb"))
+    path = find_lesson(lesson).solution
     return path, notebooks.read(path)
 
 
@@ -296,7 +296,7 @@ def entries(lesson: str, *, generated: bool = True, cap: int = CAP) -> list[Entr
             found.append(Entry("alternative", a.exercise, f"alternative {i + 1}",
                                a.description, a.source))
     _, nb = solution(lesson)
-    answers = {c.grade_id: c.index for c in notebooks.graded_cells(nb) if c.kind == "answer"}
+    answers = _layout(nb)[0]
     for entry in found:
         if entry.exercise not in answers:
             print(f"warning: {lesson} has no exercise {entry.exercise!r}: {entry.id} skipped")
@@ -367,12 +367,10 @@ def _session_settings():
 
 def _layout(nb: NotebookNode) -> tuple[dict[str, int], dict[str, list[int]], set[int]]:
     """Answer cell index per exercise, test cell indices per exercise, all test indices."""
-    cells = notebooks.graded_cells(nb)
-    answers = {c.grade_id: c.index for c in cells if c.kind == "answer"}
-    tests: dict[str, list[int]] = {}
-    for c in cells:
-        if c.kind == "tests":
-            tests.setdefault(notebooks.exercise_of(c.grade_id, list(answers)), []).append(c.index)
+    graded = layout(nb)
+    answers = {exercise: graded.answer(exercise).index for exercise in graded.answers}
+    tests = {exercise: [c.index for c in graded.tests_of(exercise)]
+             for exercise in graded.answers if graded.tests_of(exercise)}
     return answers, tests, {i for indices in tests.values() for i in indices}
 
 

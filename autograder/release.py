@@ -8,17 +8,12 @@ from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
 
-from autograder.config import RELEASE_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY, course_config
+from autograder.config import RELEASE_DIRECTORY, REPO_ROOT, course_config
+from autograder.lessons import lesson_ids
 
 
 class ReleaseError(RuntimeError):
     """nbgrader could not generate an assignment."""
-
-
-def assignment_ids(root: Path = REPO_ROOT) -> list[str]:
-    """Every lesson folder under ``solutions/`` that holds a notebook, in order."""
-    source = root / SOURCE_DIRECTORY
-    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 def generate(assignments: list[str], *, root: Path = REPO_ROOT,
@@ -60,5 +55,5 @@ def check_release(root: Path = REPO_ROOT) -> list[str]:
     """Regenerate every lesson in a scratch folder and compare with the committed ``lessons/``."""
     with tempfile.TemporaryDirectory(prefix="release-check-") as scratch:
         fresh = Path(scratch) / "lessons"
-        generate(assignment_ids(root), root=root, release_directory=fresh)
+        generate(lesson_ids(root), root=root, release_directory=fresh)
         return differences(fresh, root / RELEASE_DIRECTORY)

@@ -18,7 +18,8 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from autograder import notebooks
-from autograder.config import RELEASE_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY
+from autograder.config import REPO_ROOT
+from autograder.lessons import lesson
 
 FAILED_CHECK_NAMES = {"CheckFailed", "AssertionError"}
 
@@ -83,10 +84,13 @@ def verify_lesson(path: Path) -> Report:
 
 
 def verify(assignments: list[str], root: Path = REPO_ROOT) -> list[Report]:
+    """A report on each assignment's solution, then on its release."""
     reports = []
     for assignment in assignments:
-        for path in sorted((root / SOURCE_DIRECTORY / assignment).glob("*.ipynb")):
-            reports.append(verify_solution(path))
-        for path in sorted((root / RELEASE_DIRECTORY / assignment).glob("*.ipynb")):
-            reports.append(verify_lesson(path))
+        found = lesson(assignment, root)
+        reports.append(verify_solution(found.solution))
+        if found.release.exists():
+            reports.append(verify_lesson(found.release))
+        else:
+            reports.append(Report(found.release, ["missing: run `autograder release`"]))
     return reports

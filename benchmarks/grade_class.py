@@ -28,27 +28,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder import classgrade, compile_cache, intake, notebooks  # noqa: E402
-from autograder.config import REPO_ROOT  # noqa: E402
+from autograder.config import REPO_ROOT, SOURCE_DIRECTORY  # noqa: E402
 from autograder.grading import Course  # noqa: E402
-from autograder.release import assignment_ids  # noqa: E402
+from autograder.lessons import layout, lesson_ids  # noqa: E402
+from autograder.lessons import lesson as find_lesson  # noqa: E402
 
 CELL_TIMEOUT = 20
 
 
-def _solution(lesson: str) -> Path:
-    (path,) = sorted((REPO_ROOT / "solutions" / lesson).glob("*.ipynb"))
-    return path
-
-
-def _variant(lesson: str, kind: str) -> bytes:
+def _variant(lesson_id: str, kind: str) -> bytes:
     """The solution ("right"), one answer put back to its stub ("wrong"), or a hang ("broken")."""
-    nb = notebooks.read(_solution(lesson))
-    answers = [c for c in notebooks.graded_cells(nb) if c.kind == "answer"]
+    found = find_lesson(lesson_id)
+    nb = notebooks.read(found.solution)
     if kind != "right":
-        released = notebooks.read(REPO_ROOT / "lessons" / lesson / _solution(lesson).name)
-        stubs = {notebooks.nbgrader_meta(c).get("grade_id"): c.source for c in released.cells}
-        last = answers[-1]
-        nb.cells[last.index].source = stubs[last.grade_id]
+        released = notebooks.read(found.release)
+        last = found.graded.answer(found.graded.answers[-1])
+        stub = released.cells[layout(released).answer(last.grade_id).index]
+        nb.cells[last.index].source = stub.source
         if kind == "broken":
             nb.cells[last.index].source += "\nwhile True:\n    pass\n"
     return nbformat.writes(nb).encode()
@@ -61,7 +57,7 @@ def build_class(folder: Path, lessons: list[str], students: int) -> dict[tuple[s
         student = f"student{number:03d}"
         kind = "broken" if number % 4 == 3 else ("wrong" if number % 2 else "right")
         for lesson in lessons:
-            target = folder / student / lesson / _solution(lesson).name
+            target = folder / student / lesson / find_lesson(lesson).notebook
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(_variant(lesson, kind))
             kinds[(student, lesson)] = kind
@@ -72,7 +68,7 @@ def grade_with_autograder(scratch: Path, submissions: Path, lessons: list[str],
                           workers: int) -> tuple[float, dict]:
     # A cold start: the compilation cache begins empty and filling it is part of the time.
     os.environ.setdefault(compile_cache.CACHE_ENV, str(scratch / "compile-cache"))
-    course = Course(scratch / "ours", source_directory=REPO_ROOT / "solutions",
+    course = Course(scratch / "ours", source_directory=REPO_ROOT / SOURCE_DIRECTORY,
                     release_directory=scratch / "ours" / "release", cell_timeout=CELL_TIMEOUT)
     found = intake.collect(submissions, classgrade.lesson_grade_ids(course, lessons))
     started = time.perf_counter()
@@ -93,7 +89,7 @@ def grade_with_plain_nbgrader(scratch: Path, submissions: Path,
     config = Config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.course_id = "benchmark"
-    config.CourseDirectory.source_directory = str(REPO_ROOT / "solutions")
+    config.CourseDirectory.source_directory = str(REPO_ROOT / SOURCE_DIRECTORY)
     config.CourseDirectory.submitted_directory = str(submissions)
     config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     config.Execute.timeout = CELL_TIMEOUT
@@ -122,7 +118,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
 
-    lessons = args.lessons or assignment_ids(REPO_ROOT)
+    lessons = [find_lesson(key).id for key in args.lessons] if args.lessons else lesson_ids()
     workers = args.workers or os.cpu_count() or 1
     scratch = Path(tempfile.mkdtemp(prefix="grading-benchmark-"))
     try:

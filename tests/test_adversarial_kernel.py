@@ -16,7 +16,7 @@ import pytest
 from adversarial.kernel_cases import CASES, KernelCase
 
 from autograder import notebooks
-from autograder.config import REPO_ROOT
+from autograder.lessons import lesson
 from course import recording
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def course_with_own_source(tmp_path):
     from autograder.grading import Course
 
     source = tmp_path / "source"
-    shutil.copytree(REPO_ROOT / "solutions" / LESSON, source / LESSON)
+    shutil.copytree(lesson(LESSON).solution.parent, source / LESSON)
     course = Course(tmp_path / "course", source_directory=source,
                     release_directory=tmp_path / "release", cell_timeout=20,
                     notebook_timeout=300)
@@ -88,7 +88,7 @@ def test_kernel_attack_or_fault_is_contained(case: KernelCase, course_with_own_s
     folder = tmp_path / "outside"
     folder.mkdir()
     (folder / "keep.txt").write_text("keep\n")
-    (notebook,) = (source / LESSON).glob("*.ipynb")
+    notebook = lesson(LESSON).source_in(source)
     watched = {path: _digest(path) for path in (target, notebook, folder / "keep.txt")}
 
     nb = notebooks.read(notebook)

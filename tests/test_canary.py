@@ -24,6 +24,7 @@ from autograder import classgrade, cli, notebooks
 from autograder.config import COURSE_ID, REPO_ROOT
 from autograder.grading import FORMULA_STARTS, Course
 from autograder.intake import Submission
+from autograder.lessons import lesson as find_lesson
 
 LESSON = "01-derivatives"
 
@@ -261,8 +262,8 @@ def _release_that_scores(tmp_path: Path) -> Path:
     """A source folder whose lesson leaves the solution of ``mse`` in the release: a plain
     cell after the answer cell repeats it (an instructor's slip)."""
     source = tmp_path / "source"
-    shutil.copytree(REPO_ROOT / "solutions" / LESSON, source / LESSON)
-    (path,) = sorted((source / LESSON).glob("*.ipynb"))
+    shutil.copytree(solution_notebook(LESSON).parent, source / LESSON)
+    path = find_lesson(LESSON).source_in(source)
     nb = notebooks.read(path)
     (index,) = [i for i, c in enumerate(nb.cells)
                 if notebooks.nbgrader_meta(c).get("grade_id") == "mse"]
@@ -278,7 +279,7 @@ def test_a_release_that_scores_stops_the_run(tmp_path):
     source = _release_that_scores(tmp_path)
     course = Course(tmp_path / "course", source_directory=source,
                     release_directory=tmp_path / "course" / "release")
-    (path,) = sorted((source / LESSON).glob("*.ipynb"))
+    path = find_lesson(LESSON).source_in(source)
     run = classgrade.ClassRun(course, workers=2)
     with pytest.raises(classgrade.RefusedToGrade) as refusal:
         run.run([_submission("1001", path)], progress=lambda m: None)

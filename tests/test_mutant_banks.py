@@ -11,18 +11,16 @@ and properties only.
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
 
 import pytest
 
-import autograder.mutants as banks
-from autograder import notebooks
+from autograder.lessons import all_lessons
+from autograder.lessons import lesson as find_lesson
 from autograder.mutants import Mutant
-from autograder.mutants.inprocess import _lesson, run_entry
+from autograder.mutants.inprocess import run_entry
 
-MODULES = [importlib.import_module(f"autograder.mutants.{m.name}")
-           for m in pkgutil.iter_modules(banks.__path__) if m.name.startswith("lesson_")]
+MODULES = [importlib.import_module(found.bank) for found in all_lessons()]
 MUTANTS = [(m.LESSON, entry) for m in MODULES for entry in m.MUTANTS]
 ALTERNATIVES = [(m.LESSON, entry) for m in MODULES for entry in m.ALTERNATIVES]
 
@@ -46,8 +44,7 @@ def test_alternative_answer_passes(lesson, alternative):
 
 @pytest.mark.parametrize("module", MODULES, ids=[m.LESSON for m in MODULES])
 def test_every_exercise_has_three_mutants_and_an_alternative(module):
-    _, nb = _lesson(module.LESSON)
-    exercises = [c.grade_id for c in notebooks.graded_cells(nb) if c.kind == "answer"]
+    exercises = find_lesson(module.LESSON).graded.answers
     for exercise in exercises:
         assert sum(m.exercise == exercise for m in module.MUTANTS) >= 3, exercise
         assert any(a.exercise == exercise for a in module.ALTERNATIVES), exercise

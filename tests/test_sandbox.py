@@ -328,14 +328,14 @@ def test_background_processes_are_killed(workdir):
 _GRADE_ONE = """
 import sys
 from pathlib import Path
-from autograder.config import REPO_ROOT
 from autograder.grading import Course
+from autograder.lessons import lesson as find_lesson
 
 lesson = "01-derivatives"
 root = Path(sys.argv[1])
-course = Course(root, source_directory=REPO_ROOT / "solutions", release_directory=root / "rel")
+solution = find_lesson(lesson).solution
+course = Course(root, source_directory=solution.parent.parent, release_directory=root / "rel")
 course.generate(lesson)
-(solution,) = sorted((REPO_ROOT / "solutions" / lesson).glob("*.ipynb"))
 course.submit("perfect", lesson, solution)
 course.autograde(lesson, "perfect")
 print("TOTAL", course.total(lesson, "perfect"))

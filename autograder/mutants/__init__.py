@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from autograder import notebooks
-from autograder.config import REPO_ROOT
+from autograder.lessons import lesson as find_lesson
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,12 @@ class Alternative:
 @cache
 def solution_source(lesson: str, exercise: str) -> str:
     """The answer cell ``exercise`` of ``lesson``'s solution notebook, markers included."""
-    (path,) = sorted((REPO_ROOT / "solutions" / lesson).glob("*.ipynb"))
-    nb = notebooks.read(Path(path))
-    for cell in nb.cells:
-        if notebooks.nbgrader_meta(cell).get("grade_id") == exercise:
-            return cell.source
-    raise KeyError(f"{lesson} has no answer cell {exercise!r}")
+    found = find_lesson(lesson)
+    try:
+        index = found.graded.answer(exercise).index
+    except KeyError:
+        raise KeyError(f"{lesson} has no answer cell {exercise!r}") from None
+    return notebooks.read(found.solution).cells[index].source
 
 
 def patcher(lesson: str):

@@ -13,10 +13,9 @@ import contextlib
 import io
 import os
 from functools import cache
-from pathlib import Path
 
 from autograder import notebooks
-from autograder.config import REPO_ROOT
+from autograder.lessons import lesson as find_lesson
 from course import shortcuts
 
 
@@ -28,17 +27,14 @@ def _python(source: str) -> str:
 
 @cache
 def _lesson(lesson: str):
-    (path,) = sorted((REPO_ROOT / "solutions" / lesson).glob("*.ipynb"))
-    return path, notebooks.read(Path(path))
+    path = find_lesson(lesson).solution
+    return path, notebooks.read(path)
 
 
 def test_cells(lesson: str, exercise: str) -> list[str]:
     """Sources of the test cells of ``exercise`` (visible and hidden parts)."""
     _, nb = _lesson(lesson)
-    cells = notebooks.graded_cells(nb)
-    answers = [c.grade_id for c in cells if c.kind == "answer"]
-    return [nb.cells[c.index].source for c in cells
-            if c.kind == "tests" and notebooks.exercise_of(c.grade_id, answers) == exercise]
+    return [nb.cells[c.index].source for c in find_lesson(lesson).graded.tests_of(exercise)]
 
 
 @cache
@@ -49,7 +45,7 @@ def _namespace(lesson: str) -> dict:
     import matplotlib.pyplot as plt
 
     path, nb = _lesson(lesson)
-    tests = {c.index for c in notebooks.graded_cells(nb) if c.kind == "tests"}
+    tests = {c.index for c in find_lesson(lesson).graded.cells if c.kind == "tests"}
     namespace: dict = {"__name__": "__lesson__"}
     cwd = os.getcwd()
     os.chdir(path.parent)

@@ -53,14 +53,9 @@ def in_ci() -> bool:
 
 def lessons() -> list[tuple[str, str]]:
     """``(lesson, notebook name)`` for every lesson in ``solutions/`` released in ``lessons/``."""
-    found = []
-    for folder in sorted((REPO_ROOT / "solutions").iterdir()):
-        if not folder.is_dir():
-            continue
-        for notebook in sorted(folder.glob("*.ipynb")):
-            if (REPO_ROOT / "lessons" / folder.name / notebook.name).exists():
-                found.append((folder.name, notebook.name))
-    return found
+    from autograder.lessons import all_lessons
+
+    return [(lesson.id, lesson.notebook) for lesson in all_lessons() if lesson.release.exists()]
 
 
 def chromium_path() -> str | None:
