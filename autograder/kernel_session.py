@@ -59,7 +59,7 @@ from traitlets.config import Config
 from autograder import compile_cache
 from autograder.notebooks import annotate
 from autograder.sandbox import SandboxKernelManager, kernels_parent, private_workdir
-from course import recording
+from course import protocol, recording
 
 #: Name of the recording log in a kernel's private folder.
 RECORD_FILE = ".grading-record.jsonl"
@@ -68,8 +68,8 @@ _MAX_REVIEWS = 50
 _TRUNCATED = "\n[output limit reached; the rest was dropped]\n"
 _TOO_LARGE = "\n[an output too large to receive was dropped]\n"
 #: Arguments that turn IPython's history off in a grading kernel.
-#: Key of a review flag in the log (not an answer; see :func:`course.recording.flag`).
-REVIEW_KEY = getattr(recording, "REVIEW_KEY", "review")
+#: Key of a review flag in the log (not an answer; see :mod:`course.protocol`).
+REVIEW_KEY = protocol.REVIEW_KEY
 HISTORY_OFF = ["--HistoryManager.enabled=False", "--HistoryManager.hist_file=:memory:"]
 
 
@@ -343,7 +343,7 @@ def parse_entries(data: bytes) -> list[dict]:
             entry = json.loads(line.decode("utf-8", errors="replace"))
         except (json.JSONDecodeError, RecursionError):
             continue
-        if isinstance(entry, dict) and "cell" not in entry and REVIEW_KEY not in entry:
+        if protocol.is_answer(entry):
             entries.append(entry)
     return entries
 
@@ -356,13 +356,11 @@ def parse_reviews(lines: Iterable[bytes], *, limit: int = 50) -> list[str]:
             entry = json.loads(line.decode("utf-8", errors="replace"))
         except (json.JSONDecodeError, RecursionError):
             continue
-        text = entry.get(REVIEW_KEY) if isinstance(entry, dict) else None
-        if isinstance(text, str):
-            text = " ".join(text.split())[:300]
-            if text and text not in seen:
-                seen.append(text)
-                if len(seen) >= limit:
-                    break
+        text = protocol.review_text(entry)
+        if text is not None and text not in seen:
+            seen.append(text)
+            if len(seen) >= limit:
+                break
     return seen
 
 
@@ -478,9 +476,10 @@ class KernelSession:
             self.stop()
             raise KernelLost(f"the kernel did not start ({type(error).__name__}: {error})"
                              ) from error
-        # Before any cell of the notebook: course.recording's audit hook, which flags frame
-        # and gc inspection and patched course code (run in a namespace of its own).
-        self.run('exec("import course.recording", {})', store_history=False)
+        # Before any cell of the notebook: importing course.checking starts the recording
+        # (course.recording's audit hook, which flags frame and gc inspection, and the
+        # snapshot that shows patched course code), in a namespace of its own.
+        self.run('exec("import course.checking", {})', store_history=False)
 
     def stop(self) -> None:
         """Stop the current kernel and every process it started (its folder stays for now)."""

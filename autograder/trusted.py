@@ -45,6 +45,7 @@ from autograder.kernel_session import (
 from autograder.notebooks import annotate, exercise_of, nbgrader_meta
 from autograder.sandbox import SandboxKernelManager
 from course import recording, shortcuts
+from course.protocol import Entry
 
 __all__ = ["RECORD_FILE", "TrustedExecute", "fail_shortcuts", "replay_test_cell"]
 _MAX_MESSAGE = 2_000
@@ -128,11 +129,19 @@ def fail_shortcuts(nb: NotebookNode, entries: dict[str, list[dict]] | None = Non
 def _used_at_run_time(exercise: str, entries: list[dict]) -> str | None:
     """The failure message for ``exercise`` if a recorded call of its test used a library."""
     rule = shortcuts.BY_HAND.get(exercise)
-    used = next((e["shortcut"] for e in entries
-                 if isinstance(e, dict) and isinstance(e.get("shortcut"), str)), None)
+    used = next((entry.shortcut for entry in _readable(entries) if entry.shortcut), None)
     if rule is None or not used:
         return None
     return shortcuts.message(exercise, rule, [used[:200]])
+
+
+def _readable(entries: list[dict]) -> list[Entry]:
+    """The entries among logged objects that read as answers (the rest: garbage, skipped)."""
+    readable = []
+    for data in entries:
+        with contextlib.suppress(ValueError):
+            readable.append(Entry.from_json(data))
+    return readable
 
 
 def flag_reviews(nb: NotebookNode, reviews: list[str]) -> None:

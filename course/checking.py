@@ -15,6 +15,11 @@ Design rules, each answering a known trap of notebook autograders:
   would otherwise score full marks in nbgrader.
 * Values are compared as plain float64 numpy arrays (:func:`as_float_array`),
   so an object with an always-true ``__eq__`` gains nothing.
+
+Inside a ``call`` a checker may run more of the student's code (:func:`guarded`) and
+may find a failure it must report only later, after a comparison with an oracle made
+outside the call: it returns a :class:`Verdict` (:mod:`course.protocol`), which is
+recorded and replayed like any answer and settled outside by ``verdict.unwrap()``.
 """
 
 from __future__ import annotations
@@ -30,27 +35,27 @@ from typing import Any
 import numpy as np
 
 from course import demos, recording, shortcuts
+from course.protocol import CheckFailed, Entry, Verdict
 
 __all__ = [
     "ANALYTIC",
     "CheckFailed",
     "Mistake",
     "Tolerance",
+    "Verdict",
     "as_float_array",
     "call",
     "expect_close",
     "expect_true",
     "expect_unchanged",
     "fmt",
+    "guarded",
     "merge_mistakes",
     "passed",
+    "student_failure",
 ]
 
 _MAX_ECHO_CHARS = 2_000
-
-
-class CheckFailed(AssertionError):
-    """A student's answer disagrees with the oracle; the message says how."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
     if recording.mode() == "live":  # grading decides by reading the answer cell instead
         shortcuts.warn_once(label, fn)
     out = io.StringIO()
-    entry: dict[str, Any] = {"label": label}
+    outcome: dict[str, Any] = {}  # the Entry's value, or what was raised
     notes: list[_RecordedWarning] = []
     watch = _watch(fn, args, kwargs, label) if recording.mode() == "record" else None
     try:
@@ -153,27 +158,29 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
                     watch.check_answer(value)
                 data = recording.encode(value)
             except CheckFailed as error:
-                entry["raised"], entry["message"] = "CheckFailed", str(error)
+                outcome = {"raised": "CheckFailed", "message": str(error)}
                 raise
             except KeyboardInterrupt:  # the time limit (or the stop button) interrupted it
-                entry["raised"], entry["message"] = "KeyboardInterrupt", "interrupted"
+                outcome = {"raised": "KeyboardInterrupt", "message": "interrupted"}
                 raise
             except BaseException as error:  # SystemExit from student code is a failure too
                 kind = "AnswerTooLarge" if isinstance(error, recording.AnswerTooLarge) else (
                     type(error).__name__)
-                entry["raised"], entry["message"] = kind, str(error)[:_MAX_ECHO_CHARS]
-                raise _failure(label, kind, str(error), inputs) from None
+                outcome = {"raised": kind, "message": str(error)[:_MAX_ECHO_CHARS]}
+                raise student_failure(label, kind, str(error), inputs) from None
             finally:
                 notes = [_RecordedWarning(str(w.message), w.category.__name__) for w in caught]
-        entry["value"] = data
-        return CallResult(value=_as_recorded(value, data), output=out.getvalue(), warnings=notes)
+        outcome = {"value": data}
+        return CallResult(value=recording.as_replayed(value, data), output=out.getvalue(),
+                          warnings=notes)
     finally:
         if recording.mode() == "record":
-            _note_watch(entry, watch, label)
-            entry["output"] = out.getvalue()[:_MAX_ECHO_CHARS]
-            entry["warnings"] = [[note.category, note.message] for note in notes]
-            entry["arguments"] = recording.snapshot_arguments(args, kwargs)
-            recording.record(entry)
+            recording.record(Entry(
+                label=label, **outcome, **_watched(watch, label),
+                output=out.getvalue()[:_MAX_ECHO_CHARS],
+                warnings=tuple((note.category, note.message) for note in notes),
+                arguments=recording.snapshot_arguments(args, kwargs),
+            ))
 
 
 def _checker_exercise() -> str | None:
@@ -199,36 +206,34 @@ def _watch(fn: Callable, args: tuple, kwargs: dict, label: str) -> shortcuts.Wat
     return shortcuts.Watch(found[1], fn, [*args, *kwargs.values()], exercise=found[0])
 
 
-def _note_watch(entry: dict[str, Any], watch: shortcuts.Watch | None, label: str) -> None:
-    """Write what the watch saw into the call's log entry (and a review flag if switched off)."""
+def _watched(watch: shortcuts.Watch | None, label: str) -> dict[str, str]:
+    """What the watch saw, as the call's entry fields (and a review flag if switched off)."""
     if watch is None:
-        return
-    if watch.found:
-        entry["shortcut"], entry["exercise"] = watch.found, watch.exercise
+        return {}
     if watch.tampered:
         recording.flag(label, "the tracer that watches library use was replaced "
                        "(sys.settrace or threading.settrace)")
+    return {"shortcut": watch.found, "exercise": watch.exercise} if watch.found else {}
 
 
-def _as_recorded(value: Any, data: Any) -> Any:
-    """What replay will see: plain data as decoded from the record; objects as they are."""
-    if _holds_objects(data):
-        return value
-    return recording.decode(data)
+def guarded(fn: Callable, *args: Any, name: str, inputs: dict[str, Any] | None = None) -> Any:
+    """``fn(*args)`` run inside a :func:`call`: an error of the student's code becomes the
+    same :class:`CheckFailed` that ``call(fn, *args, name=name, inputs=inputs)`` gives.
+
+    For student code a checker runs within a call of its own (calls do not nest: in
+    replay the outer call runs nothing).
+    """
+    try:
+        return fn(*args)
+    except (CheckFailed, KeyboardInterrupt):
+        raise
+    except BaseException as error:  # SystemExit from student code is a failure too
+        raise student_failure(name, type(error).__name__, str(error), inputs) from None
 
 
-def _holds_objects(data: Any) -> bool:
-    if isinstance(data, list):
-        return any(_holds_objects(item) for item in data)
-    if isinstance(data, dict):
-        if "object" in data or "callable" in data or "opaque" in data:
-            return True
-        return any(_holds_objects(item) for item in data.values())
-    return False
-
-
-def _failure(label: str, kind: str, message: str, inputs: dict[str, Any] | None) -> CheckFailed:
-    """The teaching message for an exception raised by student code."""
+def student_failure(label: str, kind: str, message: str,
+                    inputs: dict[str, Any] | None = None) -> CheckFailed:
+    """The teaching message for an exception of type ``kind`` raised by student code."""
     where = f" for {_format_inputs(inputs)}" if inputs else ""
     if kind == "NotImplementedError":
         return CheckFailed(
@@ -252,28 +257,25 @@ def _failure(label: str, kind: str, message: str, inputs: dict[str, Any] | None)
 
 def _replay(label: str, args: tuple, kwargs: dict, inputs: dict[str, Any] | None) -> CallResult:
     entry = recording.next_entry(label)
-    recording.restore_arguments(args, kwargs, entry.get("arguments") or {})
+    recording.restore_arguments(args, kwargs, dict(entry.arguments))
     _replay_shortcut(entry)
-    raised = entry.get("raised")
-    if raised == "CheckFailed":
-        raise CheckFailed(str(entry.get("message", ""))[:_MAX_ECHO_CHARS])
-    if raised is not None:
-        raise _failure(label, str(raised), str(entry.get("message", ""))[:_MAX_ECHO_CHARS],
-                       inputs)
+    if entry.raised == "CheckFailed":
+        raise CheckFailed(entry.message[:_MAX_ECHO_CHARS])
+    if entry.raised is not None:
+        raise student_failure(label, entry.raised, entry.message[:_MAX_ECHO_CHARS], inputs)
     try:
-        value = recording.decode(entry.get("value"))
+        value = recording.decode(entry.value)
     except (ValueError, TypeError, KeyError) as error:
         raise recording.ReplayDiverged(f"unreadable record for `{label}`: {error}") from None
-    notes = [_RecordedWarning(str(m), str(c)) for c, m in entry.get("warnings") or []]
-    return CallResult(value=value, output=str(entry.get("output", "")), warnings=notes)
+    notes = [_RecordedWarning(message, category) for category, message in entry.warnings]
+    return CallResult(value=value, output=entry.output, warnings=notes)
 
 
-def _replay_shortcut(entry: dict) -> None:
+def _replay_shortcut(entry: Entry) -> None:
     """Fail a replayed call during which the kernel saw the student's code use a library."""
-    exercise, used = entry.get("exercise"), entry.get("shortcut")
-    rule = shortcuts.BY_HAND.get(exercise) if isinstance(exercise, str) else None
-    if rule is not None and isinstance(used, str) and used:
-        raise CheckFailed(shortcuts.message(exercise, rule, [used[:200]]))
+    rule = shortcuts.BY_HAND.get(entry.exercise) if entry.exercise is not None else None
+    if rule is not None and entry.shortcut:
+        raise CheckFailed(shortcuts.message(entry.exercise, rule, [entry.shortcut[:200]]))
 
 
 def as_float_array(value: Any, *, what: str) -> np.ndarray:
@@ -407,3 +409,7 @@ def random_points(rng: np.random.Generator, count: int, shape: Sequence[int] = (
                   low: float = -3.0, high: float = 3.0) -> list[np.ndarray]:
     """``count`` float64 arrays of ``shape`` drawn uniformly from [low, high)."""
     return [rng.uniform(low, high, size=tuple(shape)) for _ in range(count)]
+
+
+# A grading kernel records from the moment checks can run (the course's modules as loaded).
+recording.start_from_environment()

@@ -16,6 +16,10 @@ Arguments that student code mutated in place (numpy arrays, random generators)
 are logged after the call and re-applied in replay, so "never modifies its
 arguments" is judged on what really happened.
 
+What a log line holds -- an answer entry, a cell marker, a review flag -- is defined in
+:mod:`course.protocol`; this module encodes answers, writes and reads the log, and
+switches between the modes.
+
 Rules for checker authors, so that a check replays exactly:
 
 1. run student code (constructors, operators, methods, returned callables) only
@@ -38,17 +42,23 @@ from typing import Any
 
 import numpy as np
 
+from course import protocol
+from course.protocol import CheckFailed, Entry
+
 __all__ = [
     "RECORD_ENV",
     "AnswerTooLarge",
     "Recorded",
     "ReplayDiverged",
+    "as_replayed",
     "begin_cell",
     "decode",
     "encode",
+    "holds_objects",
     "mode",
     "record_then_replay",
     "replaying",
+    "start_from_environment",
 ]
 
 #: Environment variable naming the log file; set by the grader in the kernel's environment.
@@ -224,6 +234,23 @@ def _rebuild_course_object(qualified: str, fields: dict[str, Any]) -> Any:
     return cls(**{k: decode(v) for k, v in fields.items()})
 
 
+def holds_objects(data: Any) -> bool:
+    """Whether encoded ``data`` contains a snapshot of a student object or callable."""
+    if isinstance(data, list):
+        return any(holds_objects(item) for item in data)
+    if isinstance(data, dict):
+        if "object" in data or "callable" in data or "opaque" in data:
+            return True
+        return any(holds_objects(item) for item in data.values())
+    return False
+
+
+def as_replayed(value: Any, data: Any) -> Any:
+    """What replay will see of ``value`` (encoded as ``data``): plain data as decoded from
+    the record, so that recording and replay compare the same thing; objects as they are."""
+    return value if holds_objects(data) else decode(data)
+
+
 class Inert:
     """Stands for student code in replay: it can be named and passed, never run."""
 
@@ -319,8 +346,9 @@ class _Recorder:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def write(self, entry: dict) -> None:
-        line = _dumps(entry, allow_nan=False)
+    def write(self, data: dict) -> None:
+        """Append one JSON object (see :mod:`course.protocol`) as a line."""
+        line = _dumps(data, allow_nan=False)
         with _open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
@@ -330,7 +358,7 @@ class _Replayer:
         self.entries = entries
         self.position = 0
 
-    def next(self, label: str) -> dict:
+    def next(self, label: str) -> Entry:
         if self.position >= len(self.entries):
             raise ReplayDiverged(
                 f"no recorded answer for `{label}`: the check did not run to this point in "
@@ -343,7 +371,10 @@ class _Replayer:
                 f"the recorded answers do not match the checks at `{label}`: the notebook "
                 "changed how the checks ran during grading."
             )
-        return entry
+        try:
+            return Entry.from_json(entry)
+        except ValueError as error:
+            raise ReplayDiverged(f"unreadable record for `{label}`: {error}") from None
 
 
 _recorder: _Recorder | None = None
@@ -357,19 +388,22 @@ def mode() -> str:
     return "record" if _recorder is not None else "live"
 
 
-def record(entry: dict) -> None:
+def record(entry: Entry) -> None:
+    """Write ``entry`` to the log (in a grading kernel; elsewhere nothing happens)."""
     if _recorder is not None:
-        _recorder.write(entry)
+        _recorder.write(entry.to_json())
 
 
-def next_entry(label: str) -> dict:
+def next_entry(label: str) -> Entry:
+    """In replay: the next logged entry, which must be a call of ``label``."""
     assert _replayer is not None
     return _replayer.next(label)
 
 
 def begin_cell(grade_id: str) -> None:
-    """Mark the start of a test cell in the log (sent by the grader before each test cell)."""
-    record({"cell": grade_id})
+    """Mark the start of test cell ``grade_id`` in the log (:func:`read_log` splits there)."""
+    if _recorder is not None:
+        _recorder.write(protocol.cell_marker(grade_id))
 
 
 class replaying:
@@ -404,30 +438,29 @@ def _log_lines(path: str | os.PathLike) -> Iterator[Any]:
 def read_log(path: str | os.PathLike) -> dict[str, list[dict]]:
     """Split a log into the entries of each test cell (by the markers :func:`begin_cell` wrote).
 
-    Review flags (:func:`flag`) are not answers and are left out (see :func:`read_reviews`).
+    Only answers are kept (:func:`course.protocol.is_answer`): review flags (:func:`flag`)
+    are read by :func:`read_reviews`.
     """
     cells: dict[str, list[dict]] = {}
     current: list[dict] | None = None
-    for entry in _log_lines(path):
-        if isinstance(entry, dict) and isinstance(entry.get("cell"), str):
-            current = cells[entry["cell"]] = []
-        elif isinstance(entry, dict) and REVIEW_KEY in entry:
-            continue
-        elif current is not None:
-            current.append(entry)
+    for data in _log_lines(path):
+        cell = protocol.marked_cell(data)
+        if cell is not None:
+            current = cells[cell] = []
+        elif current is not None and protocol.is_answer(data):
+            current.append(data)
     return cells
 
 
 def read_reviews(path: str | os.PathLike, *, limit: int = 50) -> list[str]:
     """The review flags of a log, each once, in order, each line at most 300 characters."""
     seen: list[str] = []
-    for entry in _log_lines(path):
-        if isinstance(entry, dict) and isinstance(entry.get(REVIEW_KEY), str):
-            line = " ".join(entry[REVIEW_KEY].split())[:300]
-            if line and line not in seen:
-                seen.append(line)
-                if len(seen) >= limit:
-                    break
+    for data in _log_lines(path):
+        line = protocol.review_text(data)
+        if line is not None and line not in seen:
+            seen.append(line)
+            if len(seen) >= limit:
+                break
     return seen
 
 
@@ -440,8 +473,6 @@ def record_then_replay(check: Callable[..., None], *answers: Any, log: str | os.
     checker gives the same pair for every answer. Raises :class:`ReplayDiverged` if the
     replay did not consume exactly what was recorded.
     """
-    from course.checking import CheckFailed
-
     global _recorder
     previous, _recorder = _recorder, _Recorder(os.fspath(log))
     verdicts: list[str | None] = []
@@ -477,7 +508,6 @@ def record_then_replay(check: Callable[..., None], *answers: Any, log: str | os.
 # when the submission's code caused them, not the libraries' own use (IPython formatting
 # a traceback, ``collections.namedtuple`` naming its module, jax's internals).
 
-REVIEW_KEY = "review"
 _MAX_FLAGS = 50
 _AUDITED = {
     "sys._getframe": "frame inspection (sys._getframe)",
@@ -516,7 +546,7 @@ def flag(where: str, what: str) -> None:
         return
     _flags.add(line)
     with contextlib.suppress(Exception):
-        _recorder.write({REVIEW_KEY: line})
+        _recorder.write(protocol.review_flag(line))
 
 
 class in_call:
@@ -629,7 +659,7 @@ class _Integrity:
     """Functions and classes of the course's modules, as first seen: a change is flagged."""
 
     #: Modules every attribute of which must stay as it was.
-    STRICT = ("course.recording", "course.checking", "course.shortcuts")
+    STRICT = ("course.protocol", "course.recording", "course.checking", "course.shortcuts")
 
     def __init__(self) -> None:
         self.seen: dict[str, dict[str, int]] = {}
@@ -693,15 +723,17 @@ class _Integrity:
 _integrity = _Integrity()
 
 
-def _start_recording(path: str) -> None:
-    """Record into ``path`` (a grading kernel), with the audit hook and course snapshot."""
-    global _recorder
-    _recorder = _Recorder(path)
-    import course.checking  # noqa: F401  (the modules a submission might patch, as they are)
+def start_from_environment() -> None:
+    """In a grading kernel (:data:`RECORD_ENV` names the log): start recording, once.
 
+    Called by :mod:`course.checking` once it is loaded, so the snapshot of the course's
+    modules (:class:`_Integrity`) is taken before any notebook code could patch them; the
+    audit hook is installed at the same moment.
+    """
+    global _recorder
+    path = os.environ.get(RECORD_ENV)
+    if not path or _recorder is not None:
+        return
+    _recorder = _Recorder(path)
     _integrity.check("")
     sys.addaudithook(_audit)
-
-
-if os.environ.get(RECORD_ENV):
-    _start_recording(os.environ[RECORD_ENV])

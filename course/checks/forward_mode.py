@@ -24,8 +24,9 @@ seeded, so those two checks need from the student's ``Dual`` class only
 Replay (see :mod:`course.recording`): student code runs only inside ``call``, and
 what the checks inspect comes back from ``call`` as plain data. A student object is
 read (its type, its parts, whether an operation changed an operand, how a probe was
-seeded) by the same ``call`` that produced it, which returns a *report*: ``("ok",
-value, deriv)`` or ``("fail", message)``. Student objects that feed later calls are
+seeded) by the same ``call`` that produced it, which returns a *report*: a
+:class:`~course.checking.Verdict` holding ``(value, deriv)`` or the failure message,
+settled outside the call by ``report.unwrap()``. Student objects that feed later calls are
 kept by the checker in live mode only; in the grader's replay nothing runs, and every
 verdict is reached again from the recorded reports.
 """
@@ -41,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from course.checking import CheckFailed, Tolerance, as_float_array, call, fmt, passed
+from course.checking import CheckFailed, Tolerance, Verdict, as_float_array, call, fmt, passed
 from course.functions import SCALAR_FUNCTIONS, VECTOR_FUNCTIONS, namespace
 
 __all__ = [
@@ -180,24 +181,9 @@ def _changed(obj: Any, before: tuple[Any, Any], *, expr: str, name: str) -> str 
     return None
 
 
-def _report(inspect: Callable[[], Any]) -> tuple:
-    """Inside a call: ``("ok", *inspect())``, or ``("fail", message)`` if it raised CheckFailed."""
-    try:
-        return ("ok", *inspect())
-    except CheckFailed as failure:
-        return ("fail", str(failure))
-
-
-def _dual_report(result: Any, dual_class: type, *, expr: str) -> tuple:
-    """Inside a call: ``("ok", value, deriv)`` of a student's result, or ``("fail", message)``."""
-    return _report(lambda: _parts(result, dual_class, expr=expr))
-
-
-def _unpack(report: Any) -> tuple:
-    """Outside a call: the parts of a report, raising its failure."""
-    if report[0] != "ok":
-        raise CheckFailed(str(report[1]))
-    return tuple(report[1:])
+def _dual_report(result: Any, dual_class: type, *, expr: str) -> Verdict:
+    """Inside a call: a verdict on a student's result, its ``(value, deriv)`` or what is wrong."""
+    return Verdict.of(_parts, result, dual_class, expr=expr)
 
 
 class _Shown(str):
@@ -715,7 +701,7 @@ def _check_operation(dual_class: type, rule: _Rule, left: _Operand,
     expr = rule.render(left.show(), right.show() if right is not None else None)
     x, y = _student_operands(dual_class, left, right)
 
-    def run() -> tuple[str | None, str | None, tuple]:
+    def run() -> tuple[str | None, str | None, Verdict]:
         before_x, before_y = _snapshot(x), _snapshot(y)
         result = rule.apply(x, y)
         changed_x = changed_y = None
@@ -730,7 +716,7 @@ def _check_operation(dual_class: type, rule: _Rule, left: _Operand,
     for problem in (changed_x, changed_y):
         if problem is not None:
             raise CheckFailed(problem)
-    got = _unpack(report)
+    got = report.unwrap()
     if not (_close(got[0], expected[0]) and _close(got[1], expected[1])):
         raise _operation_failure(rule, expr, got, expected, _mistakes_for(rule, left, right))
 
@@ -746,16 +732,16 @@ def _check_constructor(dual_class: type) -> None:
         return (_scalar(d.value, what="Dual(3.0, 4.0).value"),
                 _scalar(d.deriv, what="Dual(3.0, 4.0).deriv"))
 
-    report = call(lambda: _report(lambda: stored(dual_class(3.0, 4.0))), name="Dual",
+    report = call(lambda: Verdict.of(lambda: stored(dual_class(3.0, 4.0))), name="Dual",
                   inputs={"value": 3.0, "deriv": 4.0}).value
-    got = _unpack(report)
+    got = report.unwrap()
     if got != (3.0, 4.0):
         raise CheckFailed(f"Dual(3.0, 4.0) stores value {got[0]} and deriv {got[1]}; "
                           "expected value 3.0 and deriv 4.0.")
-    report = call(lambda: _report(lambda: (_scalar(getattr(dual_class(3.0), "deriv", None),
-                                                   what="Dual(3.0).deriv"),)),
+    report = call(lambda: Verdict.of(lambda: (_scalar(getattr(dual_class(3.0), "deriv", None),
+                                                      what="Dual(3.0).deriv"),)),
                   name="Dual", inputs={"value": 3.0}).value
-    (deriv,) = _unpack(report)
+    (deriv,) = report.unwrap()
     if deriv != 0.0:
         raise CheckFailed(f"Dual(3.0) has deriv {deriv}: the default is deriv=0.0, a constant.")
 
@@ -1016,7 +1002,7 @@ def _check_expression(dual_class: type, expr: _Expr, env: dict[str, _Operand],
     nodes: list[tuple[_Expr, Any, tuple]] = []
     _walk_student(expr, student_env, nodes)
 
-    def inspect() -> tuple[str | None, list[tuple]]:
+    def inspect() -> tuple[str | None, list[Verdict]]:
         """After the whole walk: a changed operand, else every node's report."""
         for name, d in student_env.items():
             problem = _changed(d, before[name][0], expr=str(expr), name=f"operand {name}")
@@ -1030,12 +1016,12 @@ def _check_expression(dual_class: type, expr: _Expr, env: dict[str, _Operand],
         raise CheckFailed(changed)
     where = (f"In the expression {expr} at x = {env['x'].show()}, y = {env['y'].show()}: ")
     for (node, _, operands), report, want in zip(nodes, reports, expected, strict=True):
-        got = _unpack(report)
+        got = report.unwrap()
         if _close(got[0], want[0], COMPOSITE) and _close(got[1], want[1], COMPOSITE):
             continue
         rule = node.rule()
         # Operands are constants or earlier nodes, whose reports passed (post-order).
-        shown = [(_Operand(*_unpack(reports[ref[1]])) if ref[0] == "node" else _Operand(ref[1]))
+        shown = [(_Operand(*reports[ref[1]].unwrap()) if ref[0] == "node" else _Operand(ref[1]))
                  for ref in operands if ref is not None]
         left, right = shown[0], (shown[1] if len(shown) > 1 else None)
         raise _operation_failure(rule, str(node), got, want, _mistakes_for(rule, left, right),
@@ -1168,16 +1154,16 @@ def _check_float_path(fn: _Function, student: Callable, dual_class: type, a: flo
                       expected: float) -> None:
     expr = f"{fn.name}({_show_number(a)})"
 
-    def run() -> tuple:
+    def run() -> Verdict:
         result = student(a)
         if isinstance(result, dual_class) or not isinstance(result, float):
-            return ("fail",
-                    f"`{expr}` returned {type(result).__name__} {fmt(result)}: a function of a "
-                    f"float must return a float (e.g. math.{fn.name}(x)); only a Dual argument "
-                    "gives a Dual result.")
-        return ("ok", float(result))
+            return Verdict(failure=(
+                f"`{expr}` returned {type(result).__name__} {fmt(result)}: a function of a "
+                f"float must return a float (e.g. math.{fn.name}(x)); only a Dual argument "
+                "gives a Dual result."))
+        return Verdict(float(result))
 
-    (result,) = _unpack(call(run, name=fn.name, inputs={"x": a}).value)
+    result = call(run, name=fn.name, inputs={"x": a}).value.unwrap()
     if not _close(result, expected):
         raise CheckFailed(f"`{expr}` is wrong.\n  expected: {fmt(expected)}\n"
                           f"  got:      {fmt(result)}")
@@ -1188,7 +1174,7 @@ def _check_dual_path(fn: _Function, student: Callable, dual_class: type, a: floa
     expr = f"{fn.name}({_show_dual(a, da)})"
     x = _make_dual(dual_class, a, da)
 
-    def run() -> tuple[str | None, tuple]:
+    def run() -> tuple[str | None, Verdict]:
         before = _snapshot(x)
         result = student(x)
         return (_changed(x, before, expr=expr, name="operand"),
@@ -1197,7 +1183,7 @@ def _check_dual_path(fn: _Function, student: Callable, dual_class: type, a: floa
     changed, report = call(run, name=fn.name, inputs={"x": _Shown(_show_dual(a, da))}).value
     if changed is not None:
         raise CheckFailed(changed)
-    got = _unpack(report)
+    got = report.unwrap()
     if _close(got[0], expected[0]) and _close(got[1], expected[1]):
         return
     diagnosis = _diagnose_pair(
@@ -1254,11 +1240,11 @@ def _check_compositions(functions: dict[str, Callable], dual_class: type,
             text = f"{fn.name}({text})"
 
             def stage(h: Callable = functions[fn.name], expr: str = text,
-                      held: list = held) -> tuple:
+                      held: list = held) -> Verdict:
                 held[0] = h(held[0])
                 return _dual_report(held[0], dual_class, expr=expr)
 
-            got = _unpack(call(stage, name=fn.name).value)
+            got = call(stage, name=fn.name).value.unwrap()
             if not (_close(got[0], want[0], COMPOSITE) and _close(got[1], want[1], COMPOSITE)):
                 raise CheckFailed(
                     f"`{text}` at x = {_show_dual(a, da)} is wrong (chain rule through "
@@ -1287,7 +1273,7 @@ def _check_course_functions(functions: dict[str, Callable], dual_class: type,
             report = call(lambda f=f, x=x, expr=expr: _dual_report(f(x, m), dual_class,
                                                                     expr=expr),
                           name=f"f(x) = {f.label}").value
-            got = _unpack(report)
+            got = report.unwrap()
             if not (_close(got[0], value, COMPOSITE) and _close(got[1], deriv, COMPOSITE)):
                 raise CheckFailed(f"`{expr}` is wrong.\n  expected: {_show_dual(value, deriv)}"
                                   f"\n  got:      {_show_dual(*got)}")
@@ -1472,9 +1458,9 @@ def _scalar_table(xs: dict[int, list[float]]) -> dict[int, list[tuple[float, flo
 
 
 def _derivative_pass(derivative: Callable, probe: _Probe, x: float, *, where: str
-                     ) -> tuple[list[float], tuple]:
+                     ) -> tuple[list[float], Verdict]:
     """Inside a call: the seed of every pass ``derivative(probe, x)`` made, and a report of
-    its answer, ``("ok", float)`` or ``("fail", message)``."""
+    its answer: a verdict holding ``(float,)`` or the failure message."""
     got = derivative(probe, x)
     seeds = [float(s[0]) for s in probe.passes]
 
@@ -1484,7 +1470,7 @@ def _derivative_pass(derivative: Callable, probe: _Probe, x: float, *, where: st
                               "`.deriv`, a float.")
         return (_scalar(got, what="derivative(f, x)"),)
 
-    return seeds, _report(answer)
+    return seeds, Verdict.of(answer)
 
 
 def check_derivative(derivative: Callable, *, seed: int = 0, trials: int = 20) -> None:
@@ -1521,7 +1507,7 @@ def check_derivative(derivative: Callable, *, seed: int = 0, trials: int = 20) -
             zero = " With 0 every derivative comes out 0." if seed_deriv == 0 else ""
             raise CheckFailed(f"{where} called f({_show_dual(x, seed_deriv)}): seed the input "
                               f"with deriv 1.0, since dx/dx = 1: f(Dual(x, 1.0)).{zero}")
-        (got_value,) = _unpack(report)
+        (got_value,) = report.unwrap()
         if not _close(got_value, grad):
             hint = ("you returned the value part f(x); the derivative is the `.deriv` part."
                     if _close(got_value, value) else "return f(Dual(x, 1.0)).deriv as a float.")
@@ -1595,9 +1581,9 @@ def _check_seeds(passes: list[np.ndarray], n: int, where: str) -> None:
 
 
 def _gradient_pass(forward_gradient: Callable, probe: _Probe, x: np.ndarray, *, where: str
-                   ) -> tuple[list[np.ndarray], tuple]:
+                   ) -> tuple[list[np.ndarray], Verdict]:
     """Inside a call: the seeds of every pass ``forward_gradient(probe, x)`` made, and a
-    report of its answer, ``("ok", float array)`` or ``("fail", message)``.
+    report of its answer: a verdict holding ``(float array,)`` or the failure message.
 
     ``x`` is an argument of the ``call``, so that changes made to it in place are
     recorded and replayed.
@@ -1614,7 +1600,7 @@ def _gradient_pass(forward_gradient: Callable, probe: _Probe, x: np.ndarray, *, 
                               "pass's `.deriv` (a float), not the Dual.")
         return (np.array(as_float_array(got, what="forward_gradient(f, x)")),)
 
-    return passes, _report(answer)
+    return passes, Verdict.of(answer)
 
 
 def _check_one_gradient(forward_gradient: Callable, probe: _Probe, x: np.ndarray) -> None:
@@ -1626,7 +1612,7 @@ def _check_one_gradient(forward_gradient: Callable, probe: _Probe, x: np.ndarray
         raise CheckFailed(f"{where} modified x in place (now {fmt(x)}): graded functions "
                           "leave their arguments unchanged.")
     _check_seeds(passes, probe.n, where)
-    (got_array,) = _unpack(report)
+    (got_array,) = report.unwrap()
     expected = probe.grad
     if got_array.shape != expected.shape:
         raise CheckFailed(f"{where} has shape {got_array.shape}; expected {expected.shape}, "

@@ -44,14 +44,15 @@ from course.checking import (
     CheckFailed,
     Mistake,
     Tolerance,
+    Verdict,
     as_float_array,
     call,
     expect_close,
     expect_true,
     fmt,
+    guarded,
     passed,
 )
-from course.checking import _failure as _failure_of_student_code
 from course.functions import SCALAR_FUNCTIONS, VECTOR_FUNCTIONS, namespace
 
 __all__ = [
@@ -77,34 +78,6 @@ _PARENTS_FORMAT = (
     "(parent, local_derivative) pairs, e.g. `Var(a.value * b.value, ((a, b.value), (b, "
     "a.value)))`, and `()` for an input."
 )
-
-
-# ------------------------------------------------------- inside a call(...)
-
-
-def _guarded(label: str, fn: Callable, *args: Any,
-             inputs: dict[str, Any] | None = None) -> Any:
-    """``fn(*args)``, for use inside :func:`call`: an error of the student's code becomes
-    the same :class:`CheckFailed` that ``call(fn, *args, name=label, inputs=inputs)`` gives."""
-    try:
-        return fn(*args)
-    except (CheckFailed, KeyboardInterrupt):
-        raise
-    except BaseException as error:  # SystemExit from student code is a failure too
-        raise _failure_of_student_code(label, type(error).__name__, str(error), inputs) from None
-
-
-def _failure_message(fn: Callable, *args: Any, **kwargs: Any) -> str | None:
-    """The message of the :class:`CheckFailed` that ``fn`` raises, or ``None``.
-
-    Inside a ``call``, for a failure that must be reported only after a comparison with
-    an oracle that happens outside the call.
-    """
-    try:
-        fn(*args, **kwargs)
-    except CheckFailed as error:
-        return str(error)
-    return None
 
 
 # --------------------------------------------------------------- reading graphs
@@ -431,15 +404,15 @@ def _check_cases(Var: type, cases: list[_Case], points: list[np.ndarray], *,
 
 
 def _case_facts(case: _Case, build: Callable, leaves: list[Any],
-                inputs: dict[str, Any]) -> tuple[float, list[float] | None, str | None]:
+                inputs: dict[str, Any]) -> tuple[float, Verdict]:
     """Inside :func:`call`: ``case`` built on the new Vars ``leaves``.
 
-    Returns its value and the gradient read from its graph, or instead of the gradient
-    the message of what is wrong with the graph (reported after the value is compared).
+    Returns its value and a verdict on its graph: the gradient read from it, or what is
+    wrong with the graph (reported after the value is compared).
     """
     before = [_snapshot(leaf) for leaf in leaves]
     what = f"`{case.label}`"
-    out = _guarded(case.label, build, *leaves, inputs=inputs)
+    out = guarded(build, *leaves, name=case.label, inputs=inputs)
     for leaf, snap in zip(leaves, before, strict=True):
         _unchanged(snap, leaf, what=what)
     got_value = _value(out, what=what)
@@ -448,11 +421,8 @@ def _case_facts(case: _Case, build: Callable, leaves: list[Any],
         f"the result of {what} has grad {fmt(getattr(out, 'grad', None))}; every new Var "
         "starts with grad 0.0 (only backward fills it in).",
     )
-    try:
-        got = _graph_gradients(out, leaves, where=f"the result of {what}")
-    except CheckFailed as error:
-        return got_value, None, str(error)
-    return got_value, [float(g) for g in got], None
+    return got_value, Verdict.of(lambda: [float(g) for g in _graph_gradients(
+        out, leaves, where=f"the result of {what}")])
 
 
 def _check_case(Var: type, case: _Case, points: np.ndarray, values: np.ndarray,
@@ -466,16 +436,14 @@ def _check_case(Var: type, case: _Case, points: np.ndarray, values: np.ndarray,
         inputs = dict(zip(names, args, strict=True))
         what = f"`{case.label}`"
         leaves = [_new_var(Var, v) for v in args]
-        got_value, got, graph_failure = call(
+        got_value, graph = call(
             _case_facts, case, build, leaves, inputs, name=case.label, inputs=inputs).value
         expect_close(
             got_value, expected_value, what=f"the value of {what}", inputs=inputs,
             tolerance=_GRAD, mistakes=case.value_mistakes(*args),
         )
-        if graph_failure is not None:
-            raise CheckFailed(graph_failure)
         expect_close(
-            np.array(got), expected_grad,
+            np.array(graph.unwrap()), expected_grad,
             what=f"the gradient ({', '.join('d/d' + n for n in names)}) of {what} read from "
                  "its graph (the local derivatives in `parents`)",
             inputs=inputs, tolerance=_GRAD, mistakes=case.grad_mistakes(*args),
@@ -483,16 +451,16 @@ def _check_case(Var: type, case: _Case, points: np.ndarray, values: np.ndarray,
         )
 
 
-def _new_var_facts(v: Any) -> tuple[np.ndarray, bool, str, str | None]:
+def _new_var_facts(v: Any) -> tuple[np.ndarray, bool, str, Verdict]:
     """Inside :func:`call`: the value of ``v = Var(3.0)``, whether its grad is 0.0 (and how
-    it reads), and what is wrong with its ``parents`` if anything."""
+    it reads), and a verdict on its ``parents``."""
     expect_true(
         hasattr(v, "value") and hasattr(v, "grad"),
         "`Var(3.0)` needs the attributes `value` and `grad`.",
     )
     value = as_float_array(v.value, what="Var(3.0).value")
     grad_is_zero = bool(isinstance(v.grad, numbers.Real) and v.grad == 0.0)
-    return value, grad_is_zero, fmt(v.grad), _failure_message(_edges, v, where="`Var(3.0)`")
+    return value, grad_is_zero, fmt(v.grad), Verdict.check(_edges, v, where="`Var(3.0)`")
 
 
 def check_var_ops(Var: type, *, seed: int = 0, trials: int = 10) -> None:
@@ -505,16 +473,15 @@ def check_var_ops(Var: type, *, seed: int = 0, trials: int = 10) -> None:
     """
     _require_class(Var)
     v = _new_var(Var, 3.0)
-    value, grad_is_zero, grad_text, edges_failure = call(_new_var_facts, v,
-                                                          name="Var(3.0)'s attributes").value
+    value, grad_is_zero, grad_text, edges = call(_new_var_facts, v,
+                                                  name="Var(3.0)'s attributes").value
     expect_close(value, 3.0, what="Var(3.0).value")
     expect_true(
         grad_is_zero,
         f"`Var(3.0).grad` is {grad_text}; a new Var starts with grad 0.0 (nothing has been "
         "backpropagated into it yet).",
     )
-    if edges_failure is not None:
-        raise CheckFailed(edges_failure)
+    edges.unwrap()
     rng = np.random.default_rng(seed)
     fixed = [(3.0, 4.0), (-1.5, 2.0), (0.5, -0.25)]
     cases, composites = _op_cases(), _composite_cases()
@@ -739,7 +706,7 @@ def _run_backward(node: Any, *, depth: int, budget: _Budget | None = None,
     if budget is not None:
         budget.start(limit, message)
     try:
-        _guarded("backward", run)
+        guarded(run, name="backward")
     finally:
         if budget is not None:
             budget.stop()
@@ -906,31 +873,30 @@ def _check_deep(Node: type | None, budget: _Budget, depth: int) -> None:
     )
 
 
-def _seed_example_facts(x: Any, y: Any) -> tuple[float, np.ndarray | None, str | None]:
-    """Inside :func:`call`: the value of x**2*y + y + 2 at (3, 4), then (x.grad, y.grad)
-    after backward, or instead of them the message of what went wrong in backward."""
-    f = _guarded("x**2*y + y + 2", lambda a, b: a**2 * b + b + 2, x, y,
-                 inputs={"x": 3.0, "y": 4.0})
+def _seed_example_facts(x: Any, y: Any) -> tuple[float, Verdict]:
+    """Inside :func:`call`: the value of x**2*y + y + 2 at (3, 4), then a verdict on
+    backward: (x.grad, y.grad) after it, or what went wrong in it."""
+    f = guarded(lambda a, b: a**2 * b + b + 2, x, y, name="x**2*y + y + 2",
+                inputs={"x": 3.0, "y": 4.0})
     value = _value(f, what="`x**2*y + y + 2`")
-    try:
+
+    def backward() -> np.ndarray:
         _run_backward(f, depth=6)
-        grads = as_float_array([x.grad, y.grad], what="(x.grad, y.grad) after f.backward()")
-    except CheckFailed as error:
-        return value, None, str(error)
-    return value, grads, None
+        return as_float_array([x.grad, y.grad], what="(x.grad, y.grad) after f.backward()")
+
+    return value, Verdict.of(backward)
 
 
 def _seed_example(Var: type) -> None:
     from course.oracle import jax
 
     x, y = _new_var(Var, 3.0), _new_var(Var, 4.0)
-    value, grads, failure = call(_seed_example_facts, x, y, name="x**2*y + y + 2",
-                                 inputs={"x": 3.0, "y": 4.0}).value
+    value, backward = call(_seed_example_facts, x, y, name="x**2*y + y + 2",
+                           inputs={"x": 3.0, "y": 4.0}).value
     hint = ("backward works on the checker's own graphs, so look at how your operators record "
             "their parents (var_ops).")
     expect_close(value, 42.0, what="the value of x**2*y + y + 2 at (3, 4)", hint=hint)
-    if failure is not None:
-        raise CheckFailed(failure)
+    grads = backward.unwrap()
     expected = [float(g) for g in jax.grad(lambda a, b: a**2 * b + b + 2, (0, 1))(3.0, 4.0)]
     expect_close(grads, expected, what="(x.grad, y.grad) after f.backward()",
                  inputs={"x": 3.0, "y": 4.0}, hint=hint, mistakes=[
@@ -950,7 +916,7 @@ def _deep_with_student_ops(Var: type, depth: int) -> None:
     x = _new_var(Var, 0.25)
 
     def input_grad() -> np.ndarray:
-        out = _guarded(f"a chain of {depth} additions", chain, x)
+        out = guarded(chain, x, name=f"a chain of {depth} additions")
         _run_backward(out, depth=depth + 1)
         return as_float_array(x.grad, what=what)
 
