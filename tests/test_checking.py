@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 
@@ -10,16 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course import protocol, recording
 from course.checking import (
     ANALYTIC,
     CheckFailed,
     Mistake,
     Tolerance,
+    Verdict,
     as_float_array,
     call,
     expect_close,
+    expect_true,
     fmt,
+    guarded,
 )
+from course.protocol import Entry
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
@@ -133,3 +139,103 @@ def test_fmt_is_short_and_exact():
     assert fmt(6.0) == "6.0"
     assert fmt(1e-20).startswith("1.e-20") or fmt(1e-20).startswith("1.0e-20")
     assert "..." in fmt(np.arange(100.0))
+
+
+# ------------------------------------------------------- the record/replay protocol
+
+
+def test_an_entry_round_trips_through_a_log_line():
+    entry = Entry(label="f", value={"float": "nan"}, output="hi\n",
+                  warnings=(("RuntimeWarning", "careful"),), arguments={"a0": 1.0},
+                  shortcut="jax", exercise="grad_f")
+    line = json.dumps(entry.to_json(), allow_nan=False)
+    assert Entry.from_json(json.loads(line)) == entry
+    failed = Entry(label="f", raised="ZeroDivisionError", message="division by zero")
+    assert "value" not in failed.to_json()
+    assert Entry.from_json(json.loads(json.dumps(failed.to_json()))) == failed
+
+
+@pytest.mark.parametrize("data", [
+    protocol.cell_marker("f_check"), protocol.review_flag("`f`: frame inspection"),
+    [1, 2], "f", {"value": 1}, {"label": 3, "value": 1},
+    {"label": "f", "warnings": [["only one"]]}, {"label": "f", "arguments": [1]},
+])
+def test_what_is_not_an_answer_entry_is_refused(data):
+    with pytest.raises(ValueError):
+        Entry.from_json(data)
+
+
+def test_markers_and_review_flags_are_told_apart_from_answers():
+    marker, flag = protocol.cell_marker("f_check"), protocol.review_flag(" `f`:\n  slow ")
+    assert protocol.marked_cell(marker) == "f_check" and protocol.marked_cell(flag) is None
+    assert protocol.review_text(flag) == "`f`: slow" and protocol.review_text(marker) is None
+    assert not protocol.is_answer(marker) and not protocol.is_answer(flag)
+    assert protocol.is_answer(Entry(label="f").to_json())
+
+
+def test_a_recorded_call_is_an_entry(monkeypatch, tmp_path):
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setattr(recording, "_recorder", recording._Recorder(str(log)))
+
+    def noisy(x):
+        print("debug")
+        warnings.warn("careful", RuntimeWarning, stacklevel=1)
+        x[0] = 5.0
+        return x.sum()
+
+    recording.begin_cell("noisy_check")
+    call(noisy, np.array([1.0, 2.0]), name="noisy")
+    (entry,) = (Entry.from_json(data) for data in recording.read_log(log)["noisy_check"])
+    assert entry.label == "noisy" and entry.raised is None
+    assert recording.decode(entry.value) == 7.0
+    assert entry.output == "debug\n" and entry.warnings == (("RuntimeWarning", "careful"),)
+    assert recording.decode(entry.arguments["a0"]).tolist() == [5.0, 2.0]
+
+
+def _check_positive_then_two(fn):
+    """A checker that finds a failure inside its call but reports it after a comparison."""
+    def inspect():
+        got = fn(1.0)
+        expect_true(got > 0, f"f(1.0) is {got}; it must be positive.")
+        return got
+
+    value, verdict = call(lambda: (fn(0.0), Verdict.of(inspect)), name="f").value
+    expect_close(value, 0.0, what="f(0.0)")
+    expect_close(verdict.unwrap(), 2.0, what="f(1.0)")
+
+
+@pytest.mark.parametrize(("answer", "failure"), [
+    (lambda x: 2.0 * x, None),
+    (lambda x: -2.0 * x, "f(1.0) is -2.0; it must be positive."),
+    (lambda x: 3.0 * x, "f(1.0) is wrong."),
+    (lambda x: 2.0 * x + 1.0, "f(0.0) is wrong."),
+])
+def test_a_verdict_replays_as_it_was_recorded(tmp_path, answer, failure):
+    live, replayed = recording.record_then_replay(_check_positive_then_two, answer,
+                                                  log=tmp_path / "log.jsonl")
+    assert live == replayed
+    assert (live is None) if failure is None else live.startswith(failure)
+
+
+def test_a_verdict_is_plain_data_in_the_log(monkeypatch, tmp_path):
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setattr(recording, "_recorder", recording._Recorder(str(log)))
+    recording.begin_cell("c")
+    result = call(lambda: Verdict.of(lambda: (1.5, "ok")), name="f")
+    assert result.value == Verdict((1.5, "ok"))
+    (data,) = recording.read_log(log)["c"]
+    assert data["value"]["course"] == "course.protocol:Verdict"
+    assert Verdict.check(lambda: [object()]) == Verdict()  # a test's value is not kept
+    with pytest.raises(CheckFailed, match="no"):
+        Verdict.check(expect_true, False, "no").unwrap()
+
+
+def test_student_code_run_inside_a_call_fails_as_a_call_would(tmp_path):
+    def check(fn):
+        call(lambda: guarded(fn, 0.0, name="inner", inputs={"x": 0.0}) + 1, name="outer")
+
+    live, replayed = recording.record_then_replay(check, lambda x: 1 / x,
+                                                  log=tmp_path / "log.jsonl")
+    assert live == replayed == "`inner` raised ZeroDivisionError for x=0.0: float division by zero"
+    with pytest.raises(CheckFailed, match="`outer` raised ZeroDivisionError"):
+        call(lambda: 1 / 0, name="outer")
