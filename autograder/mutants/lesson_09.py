@@ -211,6 +211,35 @@ def mlp_backward(params, X, y):
 ]
 
 
+# ---------------------------------------------------------------------------- adam_step
+# Pasted from lesson 08 (its check earns no points here; train_xor runs it).
+
+_ADAM_STEP = [
+    Mutant("adam_step", "epsilon inside the square root",
+           _p("adam_step", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)")),
+           r"epsilon is inside the square root"),
+    Mutant("adam_step", "missing bias correction",
+           _p("adam_step", ("m_hat = m / (1 - b1**t)", "m_hat = m"),
+              ("v_hat = v / (1 - b2**t)", "v_hat = v")),
+           r"bias correction is missing"),
+    Mutant("adam_step", "t counted from 0 (correction uses t + 1)",
+           _p("adam_step", ("m_hat = m / (1 - b1**t)", "m_hat = m / (1 - b1**(t + 1))"),
+              ("v_hat = v / (1 - b2**t)", "v_hat = v / (1 - b2**(t + 1))")),
+           r"t was treated as starting at 0"),
+]
+
+_ADAM_STEP_ALT = [
+    Alternative("adam_step", "bias correction folded into the step size", '''\
+def adam_step(params, grads, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    """One Adam step for an array: returns (new params, new m, new v)."""
+    m_new = b1 * m + (1 - b1) * grads
+    v_new = b2 * v + (1 - b2) * np.square(grads)
+    denominator = np.sqrt(v_new / (1 - b2**t)) + eps
+    return params - (lr / (1 - b1**t)) * m_new / denominator, m_new, v_new
+'''),
+]
+
+
 # ---------------------------------------------------------------------------- train_xor
 
 _ADAM = "arrays[i], ms[i], vs[i] = adam_step(arrays[i], g, ms[i], vs[i], t, lr=lr)"
@@ -290,5 +319,5 @@ def train_xor(seed):
 ]
 
 
-MUTANTS = [*_MLP_FORWARD, *_MLP_BACKWARD, *_TRAIN_XOR]
-ALTERNATIVES = [*_MLP_FORWARD_ALT, *_MLP_BACKWARD_ALT, *_TRAIN_XOR_ALT]
+MUTANTS = [*_MLP_FORWARD, *_MLP_BACKWARD, *_ADAM_STEP, *_TRAIN_XOR]
+ALTERNATIVES = [*_MLP_FORWARD_ALT, *_MLP_BACKWARD_ALT, *_ADAM_STEP_ALT, *_TRAIN_XOR_ALT]
