@@ -68,6 +68,24 @@ def solution(lesson: str, name: str):
     return _namespace(lesson)[name]
 
 
+def bank_answer(lesson: str, exercise: str, words: str, name: str | None = None):
+    """The answer defined by the one entry of ``lesson``'s bank for ``exercise`` whose mistake
+    (or description) contains ``words``: the object ``name`` (default ``exercise``) left by
+    running the entry's cell on the solution's namespace.
+
+    Tests of checker machinery (record and replay) take their wrong answers from here.
+    """
+    import importlib
+
+    bank = importlib.import_module(find_lesson(lesson).bank)
+    (entry,) = [e for e in (*bank.MUTANTS, *bank.ALTERNATIVES) if e.exercise == exercise
+                and words in getattr(e, "mistake", getattr(e, "description", ""))]
+    namespace = dict(_namespace(lesson))
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(_compile(entry.source, f"<{exercise} answer>"), namespace)
+    return namespace[name or exercise]
+
+
 def _compile(source: str, label: str):
     """Compile a cell as a notebook would: without this module's ``__future__`` imports."""
     return compile(_python(source), label, "exec", dont_inherit=True)

@@ -47,6 +47,24 @@ _MINIBATCH_INDICES = [
            _p("minibatch_indices", ("perm = rng.permutation(n)",
                                     "perm = rng.permutation(n)\n    rng.permutation(n)")),
            r"`rng` was advanced differently"),
+    Mutant("minibatch_indices", "a fresh generator np.random.default_rng(0), not the rng given",
+           _p("minibatch_indices",
+              ("perm = rng.permutation(n)", "perm = np.random.default_rng(0).permutation(n)")),
+           r"`rng` you were given was not used"),
+    Mutant("minibatch_indices", "shuffled by np.argsort(rng.random(n))",
+           _p("minibatch_indices", ("perm = rng.permutation(n)",
+                                    "perm = np.argsort(rng.random(n))")),
+           r"not by rng.permutation\(n\)"),
+    Mutant("minibatch_indices", "permutation drawn, then np.arange(n) sliced (not shuffled)",
+           _p("minibatch_indices", ("perm = rng.permutation(n)",
+                                    "rng.permutation(n)\n    perm = np.arange(n)")),
+           r"not shuffled"),
+    Mutant("minibatch_indices", "one 2-D array of shape (n, 1) instead of a list of batches",
+           _p("minibatch_indices", (_MB_RET, "return perm.reshape(-1, 1)")),
+           r"return a list"),
+    Mutant("minibatch_indices", "float positions (perm / 2) instead of integer indices",
+           _p("minibatch_indices", ("perm = rng.permutation(n)", "perm = rng.permutation(n) / 2")),
+           r"integer indices"),
 ]
 
 _MINIBATCH_INDICES_ALT = [
@@ -74,6 +92,24 @@ def minibatch_indices(n, batch_size, rng):
     perm = rng.permutation(np.arange(n))
     count = math.ceil(n / batch_size)
     return [perm[k * batch_size:min((k + 1) * batch_size, n)] for k in range(count)]
+'''),
+    Alternative("minibatch_indices", "rng.shuffle of np.arange(n) (the same draw), np.split",
+                '''\
+def minibatch_indices(n, batch_size, rng):
+    """Batches of one epoch: rng.permutation(n) cut into consecutive slices of batch_size."""
+    order = np.arange(n)
+    rng.shuffle(order)
+    return list(np.split(order, np.arange(batch_size, n, batch_size)))
+'''),
+    Alternative("minibatch_indices", "rng.permuted(np.arange(n)) (the same draw), while loop",
+                '''\
+def minibatch_indices(n, batch_size, rng):
+    """Batches of one epoch: rng.permutation(n) cut into consecutive slices of batch_size."""
+    perm, out, start = rng.permuted(np.arange(n)), [], 0
+    while start < n:
+        out.append(perm[start:min(start + batch_size, n)])
+        start += batch_size
+    return out
 '''),
 ]
 
@@ -127,6 +163,15 @@ _SGD = [
     Mutant("sgd", "update not assigned: the initial params returned",
            _p("sgd", (_SGD_UPDATE, "new_params = params - lr * grad_fn(params, X[idx], y[idx])")),
            r"returned the initial params"),
+    Mutant("sgd", "one epoch too many: range(epochs + 1)",
+           _p("sgd", ("range(epochs)", "range(epochs + 1)")),
+           r"epoch\(s\) instead of"),
+    Mutant("sgd", "one example at a time: X[i] is a 1-D row, not a 2-D batch",
+           _p("sgd", ("        for idx in minibatch_indices(len(y), batch_size, rng):\n"
+                      "            " + _SGD_UPDATE,
+                      "        for i in rng.permutation(len(y)):\n"
+                      "            params = params - lr * grad_fn(params, X[i], y[i])")),
+           r"2-D batch"),
 ]
 
 _SGD_ALT = [
@@ -188,6 +233,20 @@ _STEP_DECAY = [
         return lr""")),
            r"pure function of `step`|decay is continuous|step_decay\(lr0, factor, every\)"
            r"\(step\) over steps .* is wrong"),
+    Mutant("step_decay", "counts its own calls instead of using `step`",
+           _p("step_decay", ("    def schedule(step):\n        " + _STEP_RET, """\
+    calls = [0]
+
+    def schedule(step):
+        calls[0] += 1
+        return lr0 * factor ** ((calls[0] - 1) // every)""")),
+           r"pure function of `step`"),
+    Mutant("step_decay", "returned the number lr0 instead of a schedule function",
+           _p("step_decay", ("    return schedule\n", "    return lr0\n")),
+           r"must return a function"),
+    Mutant("step_decay", "the schedule returns a 1-element array",
+           _p("step_decay", (_STEP_RET, "return np.array([lr0 * factor ** (step // every)])")),
+           r"a float"),
 ]
 
 _STEP_DECAY_ALT = [
@@ -219,6 +278,19 @@ def step_decay(lr0, factor, every):
     from functools import partial
 
     return partial(_step_decay_rate, lr0=lr0, factor=factor, every=every)
+'''),
+    Alternative("step_decay", "a loop multiplying by factor once per completed period", '''\
+def step_decay(lr0, factor, every):
+    """Return schedule(step) = lr0 * factor ** (step // every)."""
+    import math
+
+    def schedule(step):
+        lr = lr0
+        for _ in range(math.floor(step / every)):
+            lr *= factor
+        return lr
+
+    return schedule
 '''),
 ]
 
@@ -254,6 +326,10 @@ _TRIANGULAR_LR = [
            _p("triangular_lr", (_TRI_RET, "return float(base_lr + (max_lr - base_lr) * "
                                           "(step % step_size) / step_size)")),
            r"sawtooth"),
+    Mutant("triangular_lr", "a cycle of 4 step_size steps (step_size doubled)",
+           _p("triangular_lr", ("    def schedule(step):\n",
+                                "    step_size = 2 * step_size\n\n    def schedule(step):\n")),
+           r"twice too long"),
 ]
 
 _TRIANGULAR_LR_ALT = [
