@@ -92,7 +92,7 @@ def graded(tmp_path_factory):
 
 def test_probes_keep_full_marks(graded):
     course, _, _ = graded
-    assert course.total(LESSON, "mallory") == (5.0, 5.0)
+    assert course.total(LESSON, "mallory") == (7.0, 7.0)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)

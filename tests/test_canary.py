@@ -109,7 +109,7 @@ def test_a_run_whose_path_scores_zero_refuses_and_writes_nothing(scratch_course,
         run.run([_submission("1001", solution_notebook(LESSON))], progress=lambda m: None)
     message = str(refusal.value)
     assert LESSON in message
-    assert "solution (must score full marks): 0/5: mse 0/1, grad_f 0/1" in message
+    assert "solution (must score full marks): 0/7: mse 0/1, grad_f 0/2" in message
     assert "ModuleNotFoundError: No module named 'course'" in message
     assert "sandbox" in message and "permissions" in message and "timeouts" in message
     _nothing_written(scratch_course)
@@ -117,7 +117,7 @@ def test_a_run_whose_path_scores_zero_refuses_and_writes_nothing(scratch_course,
 
 def test_a_run_whose_path_scores_everything_refuses(scratch_course, no_cache):
     run = classgrade.ClassRun(scratch_course, workers=1, grade=grade_without_running)
-    with pytest.raises(classgrade.RefusedToGrade, match=r"release \(must score zero\): 5/5"):
+    with pytest.raises(classgrade.RefusedToGrade, match=r"release \(must score zero\): 7/7"):
         run.run([_submission("1001", released_notebook(LESSON))], progress=lambda m: None)
     _nothing_written(scratch_course)
 
@@ -283,7 +283,7 @@ def test_a_release_that_scores_stops_the_run(tmp_path):
     run = classgrade.ClassRun(course, workers=2)
     with pytest.raises(classgrade.RefusedToGrade) as refusal:
         run.run([_submission("1001", path)], progress=lambda m: None)
-    assert "release (must score zero): 1/5: mse 1/1, grad_f 0/1" in str(refusal.value)
+    assert "release (must score zero): 1/7: mse 1/1, grad_f 0/2" in str(refusal.value)
     _nothing_written(course)
 
 
@@ -316,7 +316,7 @@ def test_notes_and_review_flags_reach_the_csv_and_the_summary(scratch_course, tm
         [_submission("1001", solution_notebook(LESSON)),
          _submission("1002", released_notebook(LESSON))], progress=lambda m: None)}
     assert flagged["1001"].review == ("reads the frames of the caller",)
-    assert course.total(LESSON, "1001") == (5.0, 5.0)
+    assert course.total(LESSON, "1001") == (7.0, 7.0)
 
     # An unchanged rerun keeps the grade and still reports the flags; an emptied
     # resubmission of 1002 leaves one row saying its latest file was not graded.
@@ -337,4 +337,4 @@ def test_notes_and_review_flags_reach_the_csv_and_the_summary(scratch_course, tm
     summary = capsys.readouterr().out
     assert "flagged for review (R) (1):" in summary
     assert "1001 01-derivatives: reads the frames of the caller" in summary
-    assert "1002 01-derivatives: the file is empty (the stored grade, 0/5" in summary
+    assert "1002 01-derivatives: the file is empty (the stored grade, 0/7" in summary

@@ -71,8 +71,8 @@ def test_class_run_is_parallel_resumable_and_keeps_manual_grades(scratch_course,
     results = classgrade.ClassRun(course, workers=2).run(found, progress=messages.append)
 
     by_student = {r.student: r for r in results}
-    assert course.total(LESSON, "1001") == (5.0, 5.0)
-    assert course.total(LESSON, "1005") == (4.0, 5.0)
+    assert course.total(LESSON, "1001") == (7.0, 7.0)
+    assert course.total(LESSON, "1005") == (6.0, 7.0)
     for student in ("1002", "1003", "1004", "1006"):
         assert by_student[student].autograded is None and by_student[student].problem
     assert hashlib.sha256(lms_zip.read_bytes()).hexdigest() == before
@@ -128,6 +128,6 @@ def test_a_dying_worker_costs_only_its_own_job(scratch_course, lms_zip):
     run = classgrade.ClassRun(scratch_course, workers=2, grade=grade_or_kill_the_worker)
     results = {r.student: r for r in run.run(found, progress=lambda message: None)}
 
-    assert scratch_course.total(LESSON, "1001") == (5.0, 5.0)
+    assert scratch_course.total(LESSON, "1001") == (7.0, 7.0)
     assert results["1005"].autograded is None
     assert "worker died" in results["1005"].problem

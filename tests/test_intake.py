@@ -259,9 +259,9 @@ def test_a_hostile_download_loses_and_misassigns_no_grade(scratch_course, tmp_pa
 
     graded = {r.student for r in results if r.autograded is not None}
     assert graded == {"1001", "1002", "1004"}
-    assert scratch_course.total(L01, "1001") == (5.0, 5.0)
-    assert scratch_course.total(L01, "1002") == (4.0, 5.0)  # his own file, not Eve's
-    assert scratch_course.total(L01, "1004") == (5.0, 5.0)  # the newer of two
+    assert scratch_course.total(L01, "1001") == (7.0, 7.0)
+    assert scratch_course.total(L01, "1002") == (6.0, 7.0)  # his own file, not Eve's
+    assert scratch_course.total(L01, "1004") == (7.0, 7.0)  # the newer of two
     reasons = {r.student: r.problem for r in results if r.problem}
     assert "conflict" in reasons["1003"]
     assert "2 notebooks" in reasons["1004"]

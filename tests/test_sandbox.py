@@ -363,7 +363,7 @@ def test_grading_works_from_a_folder_only_root_can_enter(tmp_path):
     run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
                           _GRADE_ONE], env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "TOTAL (5.0, 5.0)" in run.stdout, run.stderr[-3000:]
+    assert "TOTAL (7.0, 7.0)" in run.stdout, run.stderr[-3000:]
 
 
 @needs_root

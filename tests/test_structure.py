@@ -20,6 +20,7 @@ from autograder.structure import SourceCell, rebuild, source_cells
 
 LESSON = "01-derivatives"
 EXERCISES = ("mse", "grad_f", "hessian_f", "sigmoid_prime", "relu_prime")
+POINTS = {"mse": 1.0, "grad_f": 2.0, "hessian_f": 2.0, "sigmoid_prime": 1.0, "relu_prime": 1.0}
 
 
 def lesson_sources(*, stubs: bool = False, lesson: str = LESSON) -> list[SourceCell]:
@@ -63,7 +64,7 @@ def test_rebuild_gives_one_cell_per_grade_id_and_a_note(case: StructureCase):
     for test_id, source in tests.items():
         (test,) = [c for c in nb.cells if notebooks.nbgrader_meta(c).get("grade_id") == test_id]
         assert test.source == source.source and test.cell_type == "code"
-        assert notebooks.nbgrader_meta(test)["points"] == 1
+        assert notebooks.nbgrader_meta(test)["points"] == source.nbgrader["points"]
     nbformat.validate(nb)
 
 
@@ -196,8 +197,9 @@ def test_structural_mistake_is_graded_for_what_is_there(case: StructureCase, cou
     assert set(scores) == {f"{e}_check" for e in EXERCISES}
     for exercise in EXERCISES:
         score = scores[f"{exercise}_check"]
-        expected = 0.0 if exercise in case.loses else 1.0
-        assert (score.score, score.max_score) == (expected, 1.0), f"{exercise}: {score}"
+        points = POINTS[exercise]
+        expected = 0.0 if exercise in case.loses else points
+        assert (score.score, score.max_score) == (expected, points), f"{exercise}: {score}"
     graded_nb = notebooks.read(course.autograded / "sam" / LESSON / path.name)
     notes = notebooks.annotations(graded_nb)["notes"]
     assert any(case.note in note for note in notes), notes
