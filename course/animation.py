@@ -28,6 +28,7 @@ __all__ = [
     "CompactHTMLWriter",
     "animate_line_fit",
     "animate_parameter_path",
+    "animate_paths",
     "animate_secants",
     "frame_indices",
     "to_compact_jshtml",
@@ -228,6 +229,65 @@ def animate_secants(
         return secant, points, label
 
     anim = FuncAnimation(fig, draw, frames=len(steps), interval=interval, blit=True)
+    return _to_html(fig, anim, interval, mode)
+
+
+def animate_paths(
+    paths: dict[str, np.ndarray],
+    *,
+    background: Callable[[plt.Axes], object] | None = None,
+    references: dict[str, np.ndarray] | None = None,
+    frames: Sequence[int] | None = None,
+    title: str = "Optimizers racing",
+    figsize: tuple[float, float] = SMALL_FIGURE,
+    interval: int = 250,
+    mode: str = "once",
+) -> HTML:
+    """Animate several 2-D paths (each of shape (steps + 1, 2)) growing side by side.
+
+    ``background(ax)`` draws what stays (contours, start, minimum) and sets the limits.
+    ``references`` (same keys, or a subset) are drawn as thin dashed lines in the colour of
+    their path, growing with it: e.g. a library's trajectory under the student's. ``frames``
+    are the steps shown (default :func:`frame_indices` of the longest path); a path shorter
+    than a frame's step stays at its end.
+    """
+    arrays = {name: np.asarray(path, dtype=np.float64) for name, path in paths.items()}
+    for name, path in arrays.items():
+        if path.ndim != 2 or path.shape[1] != 2:
+            raise ValueError(f"path {name!r} must have shape (steps, 2), got {path.shape}")
+    longest = max(len(path) for path in arrays.values()) - 1
+    shown = list(frame_indices(longest)) if frames is None else [int(k) for k in frames]
+    dashed = {name: np.asarray(path, dtype=np.float64)
+              for name, path in (references or {}).items() if name in arrays}
+
+    fig, ax = plt.subplots(figsize=figsize)
+    if background is not None:
+        background(ax)
+    lines, heads, ghosts = {}, {}, {}
+    for index, name in enumerate(arrays):
+        colour = f"C{index % 10}"
+        (lines[name],) = ax.plot([], [], color=colour, linewidth=1.4, label=name)
+        (heads[name],) = ax.plot([], [], "o", color=colour, markersize=4)
+        if name in dashed:
+            (ghosts[name],) = ax.plot([], [], "--", color=colour, linewidth=0.9, alpha=0.8)
+    label = ax.text(0.02, 0.96, "", transform=ax.transAxes, va="top", fontsize=8)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+
+    def draw(frame: int):
+        step = shown[frame]
+        for name, path in arrays.items():
+            upto = min(step, len(path) - 1)
+            lines[name].set_data(path[: upto + 1, 0], path[: upto + 1, 1])
+            heads[name].set_data(path[upto : upto + 1, 0], path[upto : upto + 1, 1])
+        for name, path in dashed.items():
+            upto = min(step, len(path) - 1)
+            ghosts[name].set_data(path[: upto + 1, 0], path[: upto + 1, 1])
+        label.set_text(f"step {step}")
+        return (*lines.values(), *heads.values(), *ghosts.values(), label)
+
+    anim = FuncAnimation(fig, draw, frames=len(shown), interval=interval, blit=True)
     return _to_html(fig, anim, interval, mode)
 
 

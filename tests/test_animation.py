@@ -87,3 +87,18 @@ def test_a_grading_kernel_skips_drawing_the_frames(monkeypatch, tmp_path):
                             steps=np.arange(3), losses=np.ones(3))
     assert isinstance(html, HTML) and "not drawn while grading" in html.data
     assert "<img" not in html.data and len(plt.get_fignums()) == before
+
+
+def test_paths_animation_races_paths_with_dashed_references():
+    from course.animation import animate_paths
+
+    plt.close("all")
+    fast = np.column_stack([np.linspace(-2, 0, 5), np.linspace(1, 0, 5)])
+    slow = np.column_stack([np.linspace(-2, -1, 3), np.linspace(1, 0.5, 3)])
+    drawn = []
+    html = animate_paths({"fast": fast, "slow": slow}, references={"fast": fast[::-1]},
+                         background=lambda ax: drawn.append(ax.set(xlim=(-3, 1))))
+    assert _frames(html) == 5  # steps 0 to 4; the shorter path waits at its end
+    assert drawn and plt.get_fignums() == []
+    with pytest.raises(ValueError, match="shape"):
+        animate_paths({"bad": np.zeros((3, 3))})
