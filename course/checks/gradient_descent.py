@@ -17,11 +17,12 @@ import contextlib
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 import numpy as np
 
+from course import oracle as _oracle
 from course.checking import (
     CheckFailed,
     Mistake,
@@ -131,24 +132,29 @@ def _smooth_problems() -> tuple[_Problem, ...]:
     """Problems whose oracle is ``optax.sgd(lr)``, run for ``_SMOOTH_STEPS + 1`` steps."""
     import optax
 
-    from course.oracle import jax, jnp
+    from course.oracle import jnp
 
     problems = []
     for label, (loss, _shape, _lr) in _smooth_losses().items():
-        grad = jax.jit(jax.grad(loss))
+        grad = _oracle.compiled(("gradient_descent", "grad", label),
+                                lambda jax, jnp, loss=loss: jax.grad(loss))
 
-        @partial(jax.jit, static_argnums=2)
-        def run(x0, lr, n, grad=grad):
-            opt = optax.sgd(lr)
+        def make_run(jax, jnp, grad=grad):
+            def sgd_path(x0, lr, n):
+                opt = optax.sgd(lr)
 
-            def body(carry, _):
-                x, state = carry
-                updates, state = opt.update(grad(x), state, x)
-                x = optax.apply_updates(x, updates)
-                return (x, state), x
+                def body(carry, _):
+                    x, state = carry
+                    updates, state = opt.update(grad(x), state, x)
+                    x = optax.apply_updates(x, updates)
+                    return (x, state), x
 
-            _, xs = jax.lax.scan(body, (x0, opt.init(x0)), None, length=n)
-            return jnp.concatenate([x0[None], xs])
+                _, xs = jax.lax.scan(body, (x0, opt.init(x0)), None, length=n)
+                return jnp.concatenate([x0[None], xs])
+            return sgd_path
+
+        run = _oracle.compiled(("gradient_descent", "sgd path", label), make_run,
+                               static_argnums=2)
 
         def grad_fn(x, grad=grad):
             g = np.asarray(grad(jnp.asarray(x, dtype=jnp.float64)), dtype=np.float64)
@@ -405,13 +411,11 @@ def check_gradient_descent(gradient_descent: Callable, *, seed: int = 0,
 # -------------------------------------------------------------- likelihoods
 
 
-@cache
-def _likelihood_oracles() -> dict[str, Callable]:
-    """jit-compiled ``value_and_grad`` of the two negative log-likelihoods (float64)."""
+def _likelihoods(jax, jnp) -> dict[str, Callable]:
+    r"""The two negative log-likelihoods: :math:`-\frac1n\sum_i \log N(x_i; \mu, \sigma^2)`
+    and the same with the equal-weight mixture of two normals inside the log."""
     from jax.scipy.special import logsumexp
     from jax.scipy.stats import norm
-
-    from course.oracle import jax, jnp
 
     def normal(p, data):
         return -jnp.mean(norm.logpdf(data, p[0], p[1]))
@@ -420,8 +424,13 @@ def _likelihood_oracles() -> dict[str, Callable]:
         logs = jnp.stack([norm.logpdf(data, p[0], p[1]), norm.logpdf(data, p[2], p[3])])
         return -jnp.mean(logsumexp(logs, axis=0, b=0.5))
 
-    return {"normal_nll": jax.jit(jax.value_and_grad(normal)),
-            "mixture_nll": jax.jit(jax.value_and_grad(mixture))}
+    return {"normal_nll": normal, "mixture_nll": mixture}
+
+
+def _likelihood_oracle(name: str) -> Callable:
+    """jit-compiled ``value_and_grad`` of the negative log-likelihood ``name`` (float64)."""
+    return _oracle.compiled(("gradient_descent", name),
+                            lambda jax, jnp: jax.value_and_grad(_likelihoods(jax, jnp)[name]))
 
 
 def _log_density(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
@@ -502,7 +511,7 @@ def _likelihood_case(fn: Callable, name: str, student: _StudentNLL,
 
     n = len(data)
     inputs = {"params": params, "data": data}
-    oracle_value, oracle_grad = _likelihood_oracles()[name](
+    oracle_value, oracle_grad = _likelihood_oracle(name)(
         jnp.array(params, dtype=jnp.float64), jnp.asarray(data))
     expected = float(oracle_value)
     expected_grad = np.asarray(oracle_grad, dtype=np.float64)
