@@ -28,7 +28,7 @@ import contextlib
 import io
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -391,24 +391,10 @@ def _diagnose(got: np.ndarray, mistakes: Iterable[Mistake]) -> str | None:
     return None
 
 
-def echo_output(result: CallResult, *, name: str) -> None:
-    """Show (a bounded amount of) what the student's code printed, on stdout."""
-    if result.output:
-        text = result.output[:_MAX_ECHO_CHARS]
-        more = " (truncated)" if len(result.output) > _MAX_ECHO_CHARS else ""
-        print(f"[{name} printed{more}]\n{text}")
-
-
 def passed(name: str, detail: str) -> None:
     """Report a passed check in one line on stdout; demos may now run ``name``."""
     demos.mark_passed(name)
     print(f"\N{CHECK MARK} {name}: {detail}")
-
-
-def random_points(rng: np.random.Generator, count: int, shape: Sequence[int] = (),
-                  low: float = -3.0, high: float = 3.0) -> list[np.ndarray]:
-    """``count`` float64 arrays of ``shape`` drawn uniformly from [low, high)."""
-    return [rng.uniform(low, high, size=tuple(shape)) for _ in range(count)]
 
 
 # A grading kernel records from the moment checks can run (the course's modules as loaded).
