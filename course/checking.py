@@ -52,7 +52,6 @@ __all__ = [
     "guarded",
     "merge_mistakes",
     "passed",
-    "student_failure",
 ]
 
 _MAX_ECHO_CHARS = 2_000
@@ -167,7 +166,7 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
                 kind = "AnswerTooLarge" if isinstance(error, recording.AnswerTooLarge) else (
                     type(error).__name__)
                 outcome = {"raised": kind, "message": str(error)[:_MAX_ECHO_CHARS]}
-                raise student_failure(label, kind, str(error), inputs) from None
+                raise _student_failure(label, kind, str(error), inputs) from None
             finally:
                 notes = [_RecordedWarning(str(w.message), w.category.__name__) for w in caught]
         outcome = {"value": data}
@@ -228,10 +227,10 @@ def guarded(fn: Callable, *args: Any, name: str, inputs: dict[str, Any] | None =
     except (CheckFailed, KeyboardInterrupt):
         raise
     except BaseException as error:  # SystemExit from student code is a failure too
-        raise student_failure(name, type(error).__name__, str(error), inputs) from None
+        raise _student_failure(name, type(error).__name__, str(error), inputs) from None
 
 
-def student_failure(label: str, kind: str, message: str,
+def _student_failure(label: str, kind: str, message: str,
                     inputs: dict[str, Any] | None = None) -> CheckFailed:
     """The teaching message for an exception of type ``kind`` raised by student code."""
     where = f" for {_format_inputs(inputs)}" if inputs else ""
@@ -262,7 +261,7 @@ def _replay(label: str, args: tuple, kwargs: dict, inputs: dict[str, Any] | None
     if entry.raised == "CheckFailed":
         raise CheckFailed(entry.message[:_MAX_ECHO_CHARS])
     if entry.raised is not None:
-        raise student_failure(label, entry.raised, entry.message[:_MAX_ECHO_CHARS], inputs)
+        raise _student_failure(label, entry.raised, entry.message[:_MAX_ECHO_CHARS], inputs)
     try:
         value = recording.decode(entry.value)
     except (ValueError, TypeError, KeyError) as error:
