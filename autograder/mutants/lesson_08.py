@@ -18,7 +18,7 @@ _MOMENTUM = [
     Mutant("momentum_step", "PyTorch-form momentum (v = gamma v + g; params -= lr v)",
            _p("momentum_step", ("+ lr * np.asarray(grads", "+ np.asarray(grads"),
               ("- v_new, v_new", "- lr * v_new, v_new")),
-           r"PyTorch form"),
+           r"(?s)`v` returned by momentum_step is wrong.*PyTorch form"),
     Mutant("momentum_step", "sign flip: params + v",
            _p("momentum_step", ("- v_new, v_new", "+ v_new, v_new")),
            r"params moved uphill"),
@@ -88,7 +88,7 @@ _NAG_V = "v_new = gamma * v + lr * np.asarray(grad_fn(params - gamma * v), dtype
 _NESTEROV = [
     Mutant("nesterov_step", "gradient taken at params, not at the look-ahead point",
            _p("nesterov_step", ("asarray(grad_fn(params - gamma * v)", "asarray(grad_fn(params)")),
-           r"plain momentum"),
+           r"gradient was taken at params.*plain momentum"),
     Mutant("nesterov_step", "look-ahead with the wrong sign: params + gamma v",
            _p("nesterov_step", ("asarray(grad_fn(params - gamma * v)",
                                 "asarray(grad_fn(params + gamma * v)")),
