@@ -577,3 +577,18 @@ def test_random_expressions_are_reproducible():
 def test_simplify_property_rejects_a_top_down_simplify():
     with pytest.raises(CheckFailed):
         check_simplify_property(simplify_top_down, max_examples=100)
+
+
+def test_property_searches_never_read_hypothesis_local_constants(monkeypatch):
+    """Hypothesis mixes literals of the loaded local modules into integer, float and text
+    draws; the grader's replay loads other modules than the student's kernel, so a search
+    that read them would meet other expressions there. The searches draw booleans only.
+    (Patching the private hook here makes this test, not grading, fail if it moves.)"""
+    from hypothesis.internal.conjecture import providers
+
+    def refuse():
+        raise AssertionError("the search read hypothesis' local constants")
+
+    monkeypatch.setattr(providers, "_get_local_constants", refuse)
+    check_diff_property(diff_match, max_examples=40)
+    check_simplify_property(simplify_match, max_examples=40)

@@ -313,62 +313,74 @@ def random_expression(
     return node
 
 
-def expressions(names: Sequence[str] = _NAMES, max_leaves: int = 10, *, identities: bool = False):
-    """A hypothesis strategy for expression trees (imports hypothesis when called)."""
+def choices(options: Sequence):
+    """A hypothesis strategy for one of ``options``, drawn with booleans only.
+
+    Each boolean halves the options (``False`` keeps the first half, so examples shrink
+    towards ``options[0]``). Hypothesis mixes constants found in the loaded local modules
+    into its integer, float and text draws, never into booleans: examples drawn from
+    booleans alone, with ``derandomize=True``, are the same in every process, whatever it
+    imported. A check replayed by the grader must meet the examples the student's kernel
+    met.
+    """
     from hypothesis import strategies as st
 
-    constants = st.sampled_from(_CONSTANTS).map(Const)
-    leaves = st.one_of(st.sampled_from(list(names)).map(Var), constants)
+    options = tuple(options)
 
-    def extend(inner):
-        options = [
-            st.builds(Add, inner, inner),
-            st.builds(Mul, inner, inner),
-            st.builds(Pow, inner, st.sampled_from(_EXPONENTS)),
-            st.builds(Sin, inner),
-            st.builds(Cos, inner),
-            st.builds(Exp, inner),
-            st.builds(Log, inner),
-            st.builds(lambda a, b: a - b, inner, inner),
-            st.builds(lambda a, b: a / b, inner, inner),
-        ]
-        if identities:
-            options += [
-                st.builds(lambda a: Add(a, Const(0)), inner),
-                st.builds(lambda a: Mul(Const(1), a), inner),
-                st.builds(lambda a: Mul(a, Const(0)), inner),
-                st.builds(lambda a: Pow(a, 1), inner),
-                st.builds(lambda a: Pow(a, 0), inner),
-            ]
-        return st.one_of(options)
+    @st.composite
+    def choice(draw):
+        low, high = 0, len(options)
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if draw(st.booleans()) else (low, middle)
+        return options[low]
 
-    return st.recursive(leaves, extend, max_leaves=max_leaves)
+    return choice()
+
+
+def expressions(names: Sequence[str] = _NAMES, max_leaves: int = 10, *, identities: bool = False):
+    """A hypothesis strategy for expression trees of about ``max_leaves`` leaves at most
+    (imports hypothesis when called); drawn with booleans only (see :func:`choices`).
+
+    A node grows (rather than being a leaf) when either of two booleans is true, so trees
+    are big enough to combine rules and shrink towards a single leaf.
+    """
+    from hypothesis import strategies as st
+
+    unary = [lambda a, e: Pow(a, e), lambda a, e: Sin(a), lambda a, e: Cos(a),
+             lambda a, e: Exp(a), lambda a, e: Log(a)]
+    if identities:
+        unary += [lambda a, e: Add(a, Const(0)), lambda a, e: Mul(Const(1), a),
+                  lambda a, e: Mul(a, Const(0)), lambda a, e: Pow(a, 1),
+                  lambda a, e: Pow(a, 0)]
+    binary = [Add, Mul, lambda a, b: a - b, lambda a, b: a / b]
+    leaves, exponents = choices(range(2)), choices(_EXPONENTS)
+    variables, constants = choices(names), choices(_CONSTANTS)
+    kinds = choices([(True, rule) for rule in binary] + [(False, rule) for rule in unary])
+
+    @st.composite
+    def tree(draw):
+        budget = 2 * max_leaves  # nodes, so that a chain of unary nodes ends too
+
+        def grow():
+            nonlocal budget
+            budget -= 1
+            if budget <= 0 or not (draw(st.booleans()) or draw(st.booleans())):
+                return Var(draw(variables)) if draw(leaves) == 0 else Const(draw(constants))
+            two, rule = draw(kinds)
+            return rule(grow(), grow()) if two else rule(grow(), draw(exponents))
+
+        return grow()
+
+    return tree()
 
 
 @contextlib.contextmanager
 def _hypothesis_quietly() -> Iterator[None]:
-    """Run hypothesis without warnings and without writing files.
-
-    ``database=None`` stops the example database, but hypothesis also caches the literal
-    constants of local modules in ``./.hypothesis/constants`` (and mixes them into its
-    draws, which makes the examples depend on the modules loaded). Both are switched off
-    here; if a future hypothesis moves that private hook, this quietly does nothing.
-    """
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-    except ImportError:  # pragma: no cover - a hypothesis without local constants
-        providers = None
-    original = getattr(providers, "_get_local_constants", None)
+    """Run hypothesis without printing its warnings."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if original is not None:
-            providers._get_local_constants = Constants  # type: ignore[union-attr]
-        try:
-            yield
-        finally:
-            if original is not None:
-                providers._get_local_constants = original  # type: ignore[union-attr]
+        yield
 
 
 def _hypothesis_settings(max_examples: int):
@@ -644,10 +656,9 @@ def check_diff(diff: Callable, *, seed: int = 0, trials: int = 30) -> None:
 def check_diff_property(diff: Callable, *, max_examples: int = 100) -> None:
     """Hypothesis searches for an expression whose derivative is wrong (deterministically)."""
     from hypothesis import assume, given
-    from hypothesis import strategies as st
 
     @_hypothesis_settings(max_examples)
-    @given(expressions(), st.sampled_from(["x", "y", "z"]))
+    @given(expressions(), choices(["x", "y", "z"]))
     def derivative_agrees_with_sympy(expr, name):
         env = _domain(expr, np.random.default_rng(0), names=[name])
         assume(env is not None)
