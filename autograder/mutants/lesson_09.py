@@ -17,7 +17,7 @@ _FWD_RET = "return sigmoid(a1 @ W2 + b2)[:, 0]"
 _MLP_FORWARD = [
     Mutant("mlp_forward", "returned the logit: output sigmoid forgotten",
            _p("mlp_forward", (_FWD_RET, "return (a1 @ W2 + b2)[:, 0]")),
-           r"returned the logit z2"),
+           r"returned the logit z2(?s:.*)applies the sigmoid"),
     Mutant("mlp_forward", "sigmoid in the hidden layer instead of tanh",
            _p("mlp_forward", (_FWD_HIDDEN, "a1 = sigmoid(X @ W1 + b1)")),
            r"hidden layer used the sigmoid"),
@@ -48,6 +48,12 @@ _MLP_FORWARD = [
     Mutant("mlp_forward", "returned the hidden activations (output layer forgotten)",
            _p("mlp_forward", (_FWD_RET, "return a1")),
            r"returned the hidden activations"),
+    Mutant("mlp_forward", "tanh at the output instead of the sigmoid",
+           _p("mlp_forward", (_FWD_RET, "return np.tanh(a1 @ W2 + b2)[:, 0]")),
+           r"output used tanh"),
+    Mutant("mlp_forward", "the caller's X modified in place (X += ...)",
+           _p("mlp_forward", (_FWD_HIDDEN, "X[0, 0] += 1.0\n    " + _FWD_HIDDEN)),
+           r"modified its argument `X` in place"),
 ]
 
 _MLP_FORWARD_ALT = [
@@ -116,7 +122,7 @@ _MLP_BACKWARD = [
            r"applied tanh twice"),
     Mutant("mlp_backward", "forgot the mean: no division by n",
            _p("mlp_backward", (_DELTA2, "delta2 = p - np.reshape(y, (n, 1))")),
-           r"you summed over the examples"),
+           r"you summed over the examples(?s:.*)MEAN cross-entropy"),
     Mutant("mlp_backward", "mean taken twice: db and dW averaged on top of delta2 / n",
            _p("mlp_backward", ("dW2 = a1.T @ delta2\n", "dW2 = a1.T @ delta2 / n\n"),
               ("db2 = delta2.sum(axis=0)", "db2 = delta2.mean(axis=0)"),
@@ -137,7 +143,7 @@ _MLP_BACKWARD = [
            _p("mlp_backward", ("a1 = np.tanh(X @ W1 + b1)",
                                "z1 = X @ W1 + b1\n    a1 = np.tanh(z1)"),
               ("dW2 = a1.T @ delta2\n", "dW2 = z1.T @ delta2\n")),
-           r"dW2 uses the hidden activations"),
+           r"dW2 uses the hidden activations(?s:.*)not the pre-activations z1"),
     Mutant("mlp_backward", "transposed result: dW1 = delta1.T @ X",
            _p("mlp_backward", ("dW1 = X.T @ delta1\n", "dW1 = delta1.T @ X\n")),
            r"gradient is transposed|dW1 is transposed"),
@@ -150,7 +156,8 @@ _MLP_BACKWARD = [
            r"db2 is a scalar"),
     Mutant("mlp_backward", "y (n,) subtracted from the (n, 1) column p: (n, n) broadcast",
            _p("mlp_backward", (_DELTA2, "delta2 = (p - y) / n")),
-           r"broadcasts `p - y` to an \(n, n\) matrix"),
+           r"(?s)likely mistake: an \(n, n\) = \(4, 4\) array appeared\. Subtracting y of shape "
+           r"\(n,\) from the column p.*broadcasts `p - y` to an \(n, n\) matrix"),
     Mutant("mlp_backward", "y turned into a column in place: y.shape = (n, 1)",
            _p("mlp_backward", (_DELTA2, "y.shape = (n, 1)\n    delta2 = (p - y) / n")),
            r"changed the shape of its argument `y` in place"),
@@ -160,6 +167,31 @@ _MLP_BACKWARD = [
     Mutant("mlp_backward", "pairs returned as (db, dW)",
            _p("mlp_backward", (_RETURN, "return [(db1, dW1), (db2, dW2)]")),
            r"each pair is \(db, dW\)"),
+    Mutant("mlp_backward", "db1 left as delta1: not summed over the batch",
+           _p("mlp_backward", ("db1 = delta1.sum(axis=0)", "db1 = delta1")),
+           r"not summed over the batch"),
+    Mutant("mlp_backward", "a flat list [dW1, db1, dW2, db2] instead of two pairs",
+           _p("mlp_backward", (_RETURN, "return [dW1, db1, dW2, db2]")),
+           r"list of two"),
+    Mutant("mlp_backward", "the parameter W1 updated in place (a gradient step taken)",
+           _p("mlp_backward", (_RETURN, "W1 -= 0.1 * dW1\n    " + _RETURN)),
+           r"modified the parameter W1 in place"),
+    Mutant("mlp_backward", "gradients by jax.grad (JAX arrays, and not by hand)",
+           _p("mlp_backward", ("    (W1, b1), (W2, b2) = params\n    n = X.shape[0]\n", """\
+    import jax
+    import jax.numpy as jnp
+
+    def loss(ps):
+        (W1, b1), (W2, b2) = ps
+        p = jax.nn.sigmoid(jnp.tanh(X @ W1 + b1) @ W2 + b2)[:, 0]
+        return -jnp.mean(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
+
+    return [tuple(layer) for layer in jax.grad(loss)(
+        [tuple(map(jnp.asarray, layer)) for layer in params])]
+    (W1, b1), (W2, b2) = params
+    n = X.shape[0]
+""")),
+           r"JAX arrays"),
 ]
 
 _MLP_BACKWARD_ALT = [
@@ -208,6 +240,11 @@ def mlp_backward(params, X, y):
     grads_2 = (np.einsum("nh,nk->hk", a1, delta2), np.einsum("nk->k", delta2))
     return [grads_1, grads_2]
 '''),
+    Alternative("mlp_backward", "no p - y shortcut: dL/dp times sigmoid'(z2), tuples of tuples",
+                _p("mlp_backward", (_DELTA2, "col = np.reshape(y, (n, 1))\n"
+                                             "    dL_dp = (-(col / p) + (1 - col) / (1 - p)) / n\n"
+                                             "    delta2 = dL_dp * p * (1 - p)"),
+                   (_RETURN, "return ((dW1, db1), (dW2, db2))"))),
 ]
 
 
@@ -268,6 +305,13 @@ _TRAIN_XOR = [
     Mutant("train_xor", "Adam's t counted from 0 (bias correction divides by zero)",
            _p("train_xor", ("range(1, steps + 1)", "range(steps)")),
            r"nan or inf"),
+    Mutant("train_xor", "no training at all (steps = 0)",
+           _p("train_xor", ("hidden, steps, lr = 8, 300, 0.05", "hidden, steps, lr = 8, 0, 0.05")),
+           r"misclassifies"),
+    Mutant("train_xor", "W2 returned as a vector (h,) instead of a column (h, 1)",
+           _p("train_xor", ("return [(arrays[0], arrays[1]), (arrays[2], arrays[3])]",
+                            "return [(arrays[0], arrays[1]), (arrays[2][:, 0], arrays[3])]")),
+           r"W2 of shape \(8,\).*\(8, 1\)"),
 ]
 
 _TRAIN_XOR_ALT = [
@@ -316,6 +360,9 @@ def train_xor(seed):
             theta[k], m[k], v[k] = adam_step(theta[k], g, m[k], v[k], step, lr=0.05)
     return [(theta["W1"], theta["b1"]), (theta["W2"], theta["b2"])]
 '''),
+    Alternative("train_xor", "another recipe: 5 hidden units, 600 steps, learning rate 0.03",
+                _p("train_xor", ("hidden, steps, lr = 8, 300, 0.05",
+                                 "hidden, steps, lr = 5, 600, 0.03"))),
 ]
 
 
