@@ -20,7 +20,7 @@ from course.animation import (
 )
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=50)
+@settings(max_examples=50)
 @given(num_steps=st.integers(0, 100_000), max_frames=st.integers(2, 60))
 def test_frame_indices_are_sorted_bounded_and_include_both_ends(num_steps, max_frames):
     steps = frame_indices(num_steps, max_frames)

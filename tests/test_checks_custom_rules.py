@@ -26,7 +26,7 @@ from course.checks.custom_rules import (
 )
 from course.oracle import jax, jnp
 
-PROPERTY = settings(database=None, derandomize=True, deadline=None, max_examples=6)
+PROPERTY = settings(max_examples=6)
 FAST = {"trials": 1}
 
 

@@ -23,7 +23,7 @@ from course.checks.forward_mode import (
     check_forward_gradient,
 )
 
-HYPOTHESIS = settings(database=None, derandomize=True, deadline=None, max_examples=8)
+HYPOTHESIS = settings(max_examples=8)
 
 
 # ----------------------------------------------------------------- correct answers

@@ -17,7 +17,7 @@ from course.checks import gradient_descent as checks
 from course.checks.gradient_descent import check_gradient_descent, check_max_stable_lr
 
 LESSON = "06-gradient-descent"
-SETTINGS = settings(database=None, derandomize=True, deadline=None, max_examples=8)
+SETTINGS = settings(max_examples=8)
 
 
 @pytest.mark.parametrize("name", ["gradient_descent", "normal_nll", "mixture_nll",

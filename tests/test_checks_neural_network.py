@@ -24,7 +24,7 @@ from course.checks.neural_network import (
 
 LESSON = "09-neural-network"
 FAST = {"trials": 7}
-HYPOTHESIS = settings(database=None, derandomize=True, deadline=None, max_examples=10)
+HYPOTHESIS = settings(max_examples=10)
 
 
 def answer(name: str):

@@ -16,7 +16,7 @@ from course.checks import numeric as checks
 
 LESSON = "02-numeric"
 FAST = {"trials": 3}
-HYPOTHESIS = settings(database=None, derandomize=True, deadline=None, max_examples=15)
+HYPOTHESIS = settings(max_examples=15)
 
 
 # ------------------------------------------------------------- reference data

@@ -24,7 +24,7 @@ from course.checks.optimizers import (
 
 LESSON = "08-optimizers"
 FAST = {"trials": 3, "random_starts": 1, "steps": 20}
-PROPERTY = settings(database=None, derandomize=True, deadline=None, max_examples=8)
+PROPERTY = settings(max_examples=8)
 
 CHECKS = {
     "momentum_step": check_momentum_step,
@@ -106,7 +106,7 @@ def test_momentum_round_off_is_accepted(scale):
 
 
 @pytest.mark.parametrize("name", CHECKS)
-@settings(database=None, derandomize=True, deadline=None, max_examples=4)
+@settings(max_examples=4)
 @given(scale=st.floats(1e-6, 1e-1), which=st.integers(0, 2))
 def test_perturbing_any_returned_array_is_rejected(name, scale, which):
     """Params or any piece of state off by a relative `scale` fails, whatever the optimizer."""

@@ -533,7 +533,7 @@ def test_one_neuron_mistakes_are_named(wrong, match):
         check_one_neuron_grads(wrong, **FAST)
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=25)
+@settings(max_examples=25)
 @given(scale=st.floats(1e-6, 1e-2), which=st.integers(0, 2))
 def test_one_neuron_perturbation_beyond_tolerance_is_rejected(scale, which):
     def perturbed(w, b, a_prev, y):
@@ -545,7 +545,7 @@ def test_one_neuron_perturbation_beyond_tolerance_is_rejected(scale, which):
         check_one_neuron_grads(perturbed, trials=0)
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=25)
+@settings(max_examples=25)
 @given(scale=st.floats(0, 1e-13))
 def test_one_neuron_round_off_is_accepted(scale):
     def rounded(w, b, a_prev, y):
@@ -670,7 +670,7 @@ def test_replay_reaches_the_same_verdict(check, answers, match, tmp_path):
 # ------------------------------------------------- the checker's own machinery
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=30)
+@settings(max_examples=30)
 @given(seed=st.integers(0, 10_000))
 def test_linear_algebra_oracle_matches_a_correct_sweep(seed):
     """numpy.linalg adjoints agree with an independent DFS sweep on random graphs."""
@@ -681,7 +681,7 @@ def test_linear_algebra_oracle_matches_a_correct_sweep(seed):
     np.testing.assert_allclose([n.grad for n in nodes], expected, rtol=1e-10, atol=1e-12)
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=30)
+@settings(max_examples=30)
 @given(x=st.floats(-3, 3), y=st.floats(0.5, 3))
 def test_graph_sweep_matches_hand_derivatives(x, y):
     """The checker's sweep over `parents` gives the textbook gradient of x**2*y + y/x."""

@@ -27,7 +27,7 @@ from course.checks.second_order import (
 )
 from course.oracle import jax, jnp
 
-PROPERTY = settings(database=None, derandomize=True, deadline=None, max_examples=10)
+PROPERTY = settings(max_examples=10)
 SMALL = {"trials": 2}
 
 

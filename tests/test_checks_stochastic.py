@@ -26,7 +26,7 @@ from course.checks.stochastic import (
 )
 
 LESSON = "07-stochastic"
-FAST = settings(database=None, derandomize=True, deadline=None, max_examples=25)
+FAST = settings(max_examples=25)
 
 
 def answer(name: str):
@@ -69,7 +69,7 @@ def test_sgd_rejects_perturbed_final_params(relative, sign):
         check_sgd(perturbed, trials=0)
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=8)
+@settings(max_examples=8)
 @given(relative=st.floats(0.0, 1e-12))
 def test_sgd_accepts_round_off(relative):
     right = answer("sgd")
@@ -120,7 +120,7 @@ def _optax_plateau(factor: float, threshold: float):
 _PADDED = 30
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=40)
+@settings(max_examples=40)
 @given(
     losses=st.lists(st.sampled_from([1.0, 0.9, 0.95, 0.99995, 1.2, 0.5, 0.49]), min_size=1,
                     max_size=_PADDED),

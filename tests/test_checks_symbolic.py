@@ -36,7 +36,7 @@ from course.expr import (
     to_sympy,
 )
 
-PROPERTY = settings(database=None, derandomize=True, deadline=None, max_examples=15)
+PROPERTY = settings(max_examples=15)
 
 # ------------------------------------------------------------ student-like diffs
 

@@ -36,7 +36,7 @@ from course.expr import (
 )
 
 x, y = Var("x"), Var("y")
-PROPERTY = settings(database=None, derandomize=True, deadline=None, max_examples=100)
+PROPERTY = settings(max_examples=100)
 NAMESPACE = {"x": x, "y": y, "sin": sin, "cos": cos, "exp": exp, "log": log}
 
 

@@ -105,7 +105,7 @@ def test_explicit_positions_override_the_layout():
     assert ax.get_xlim() == (-0.5, len(NODES) - 0.5)
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=30)
+@settings(max_examples=30)
 @given(st.lists(st.lists(st.integers(0, 30), max_size=3), min_size=1, max_size=12))
 def test_random_dags_lay_out_left_to_right(parent_choices):
     nodes = [GraphNode(i, str(i)) for i in range(len(parent_choices))]

@@ -41,7 +41,7 @@ def test_ravine_is_elongated():
     assert eigenvalues.max() / eigenvalues.min() == pytest.approx(100.0)
 
 
-@settings(database=None, derandomize=True, deadline=None, max_examples=30)
+@settings(max_examples=30)
 @given(st.floats(-3, 3), st.floats(-3, 3))
 def test_numpy_and_jax_agree(x, y):
     point = np.array([x, y])
