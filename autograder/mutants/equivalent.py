@@ -1,8 +1,8 @@
 """Generated mutants that compute the same function as the solution, and why.
 
 Keyed by ``(lesson, exercise, mutant id)`` as ``autograder mutants`` reports them. Each
-reason says why no input the contract allows (``/work/shared/CURRICULUM.md``: float64
-arrays or Python floats, the signatures and conventions of each exercise) can tell the
+reason says why no input the curriculum contract allows (float64 arrays or Python
+floats, the signatures and conventions of each exercise) can tell the
 mutant from the solution: ``x**2`` versus ``x*x``, a constant nudged in a branch no input
 reaches, a deleted statement whose effect is overwritten. A mutant that a check *could*
 catch but does not is a gap in the checks, not an equivalent: it stays in the report's
