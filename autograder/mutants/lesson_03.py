@@ -75,6 +75,42 @@ MUTANTS = [
     Mutant("diff", "d log(u) = du * u instead of du / u",
            _p("diff", ("return diff(u, name) / u", "return diff(u, name) * u")),
            r"d log\(u\) = du / u, not du \* u"),
+    Mutant("diff", "the work handed to sympy (right values, but not by hand)", '''\
+import sympy
+
+from course.expr import from_sympy, to_sympy
+
+
+def diff(expr, name):
+    """The derivative of ``expr`` with respect to the variable ``name`` (not simplified)."""
+    return from_sympy(sympy.diff(to_sympy(expr), sympy.Symbol(name)))
+''',
+           r"hands the work to a library scores zero"),
+    Mutant("diff", "the variable asked for differentiates to 0",
+           _p("diff", (_VAR, "return Const(0)")),
+           r"you returned 0 for the very variable"),
+    Mutant("diff", "d x returned as x itself",
+           _p("diff", (_VAR, "return expr")),
+           r"returned the variable itself"),
+    Mutant("diff", "product rule missing the du * v term",
+           _p("diff", (_PRODUCT, "return u * diff(v, name)")),
+           r"product rule missing a term"),
+    Mutant("diff", "power rule with the exponent increased (integration confusion)",
+           _p("diff", (_POWER, "return n * u ** (n + 1) * diff(u, name)")),
+           r"exponent increased"),
+    Mutant("diff", "d sin(u) = -cos(u) du",
+           _p("diff", ("return Cos(u) * diff(u, name)", "return -Cos(u) * diff(u, name)")),
+           r"sign is wrong"),
+    Mutant("diff", "chain rule missing through cos",
+           _p("diff", ("return -Sin(u) * diff(u, name)", "return -Sin(u)")),
+           r"chain rule through cos not applied"),
+    Mutant("diff", "power rule with |n|: the sign of a negative exponent lost",
+           _p("diff", (_POWER, "return abs(n) * u ** (n - 1) * diff(u, name)")),
+           r"(?s)(?=.*is negative, keep its sign)(?=.*quotient, u\*\*-1)"),
+    Mutant("diff", "chain rule missing through log, only for the log of a sum",
+           _p("diff", ("return diff(u, name) / u",
+                       "return Pow(u, -1) if isinstance(u, Add) else diff(u, name) / u")),
+           r"chain rule through log not applied"),
     # -------------------------------------------------------------- simplify
     Mutant("simplify", "only removes 0 on the left of a sum (0 + x), not x + 0",
            _p("simplify", (_X_PLUS_0, "")),
@@ -148,6 +184,51 @@ def simplify(expr):
     return expr
 """,
            r"children first"),
+    Mutant("simplify", "0 + x left in place (only x + 0 handled)",
+           _p("simplify",
+              ("                case Const(0), _:\n                    return v\n", "")),
+           r"did not apply an identity: 0 \+ x -> x"),
+    Mutant("simplify", "x * 0 left in place",
+           _p("simplify", ("                case (Const(0), _) | (_, Const(0)):\n"
+                           "                    return Const(0)\n", "")),
+           r"did not apply an identity: x \* 0 -> 0"),
+    Mutant("simplify", "x**0 left in place",
+           _p("simplify", ("            if n == 0:\n                return Const(1)\n", "")),
+           r"did not apply an identity: x\*\*0 -> 1"),
+    Mutant("simplify", "products of constants not folded",
+           _p("simplify", ("                case Const(a), Const(b):\n"
+                           "                    return Const(a * b)\n", "")),
+           r"constant folding of \*"),
+    Mutant("simplify", "x**0 simplified to x",
+           _p("simplify", ("            if n == 0:\n                return Const(1)\n"
+                           "            u = simplify(u)\n",
+                           "            u = simplify(u)\n            if n == 0:\n"
+                           "                return u\n")),
+           r"x\*\*0 is 1, not x"),
+    Mutant("simplify", "x * 1 simplified to 1",
+           _p("simplify", (_X_TIMES_1, "                case _, Const(1):\n"
+                                       "                    return Const(1)\n")),
+           r"x \* 1 is x, not 1"),
+    Mutant("simplify", "constants of a product added instead of multiplied (copy-paste)",
+           _p("simplify", ("return Const(a * b)", "return Const(a + b)")),
+           r"added the constants of a product"),
+    Mutant("simplify", "every result wrapped as 2 * (0.5 * ...): same value, larger",
+           _p("simplify", ("def simplify(expr):", "def _simplify(expr):")) + """
+
+def simplify(expr):
+    return Mul(Const(2), Mul(Const(0.5), _simplify(expr)))
+""",
+           r"larger"),
+    Mutant("simplify", "x * 0 simplified to the number 0, not Const(0)",
+           _p("simplify", ("                case (Const(0), _) | (_, Const(0)):\n"
+                           "                    return Const(0)\n",
+                           "                case (Const(0), _) | (_, Const(0)):\n"
+                           "                    return 0\n")),
+           r"not an expression"),
+    Mutant("simplify", "returns its argument unchanged",
+           _p("simplify", ("    match expr:\n        case Add(u, v):",
+                           "    return expr\n    match expr:\n        case Add(u, v):")),
+           r"did not apply an identity"),
 ]
 
 ALTERNATIVES = [
