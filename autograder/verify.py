@@ -19,7 +19,7 @@ from nbformat import NotebookNode
 
 from autograder import notebooks
 from autograder.config import REPO_ROOT
-from autograder.lessons import lesson
+from autograder.lessons import layout, lesson
 
 FAILED_CHECK_NAMES = {"CheckFailed", "AssertionError"}
 
@@ -56,7 +56,7 @@ def verify_solution(path: Path) -> Report:
     for index, cell in enumerate(nb.cells):
         for error in notebooks.errors(cell):
             report.problems.append(f"{_label(nb, index)} raised {error.ename}: {error.evalue}")
-    if not any(c.kind == "tests" for c in notebooks.graded_cells(nb)):
+    if not any(c.kind == "tests" for c in layout(nb).cells):
         report.problems.append("no autograder test cells")
     return report
 
@@ -64,7 +64,7 @@ def verify_solution(path: Path) -> Report:
 def verify_lesson(path: Path) -> Report:
     nb = graded(path)
     report = Report(path)
-    test_cells = {c.index for c in notebooks.graded_cells(nb) if c.kind == "tests"}
+    test_cells = {c.index for c in layout(nb).cells if c.kind == "tests"}
     for index, cell in enumerate(nb.cells):
         errors = notebooks.errors(cell)
         if index in test_cells:

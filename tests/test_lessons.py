@@ -78,3 +78,13 @@ def test_another_checkout_gets_its_own_paths(tmp_path):
     (found,) = all_lessons(tmp_path)
     assert found.solution == tmp_path.resolve() / "solutions" / "02-numeric" / "numeric.ipynb"
     assert found.source_in(tmp_path / "copy") == tmp_path / "copy" / "02-numeric" / "numeric.ipynb"
+
+
+def test_the_command_line_takes_ids_numbers_and_names():
+    from autograder import cli
+
+    assert cli._lessons(["4", "numeric", "11-custom-rules"]) == [
+        "04-forward-mode", "02-numeric", "11-custom-rules"]
+    assert cli._lessons([]) == [found.id for found in LESSONS]
+    with pytest.raises(SystemExit, match=r"unknown lesson\(s\): 99; known: 01-derivatives"):
+        cli._lessons(["99"])
