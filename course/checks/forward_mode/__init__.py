@@ -48,7 +48,7 @@ from .dual_functions import (
 )
 from .dual_ops import _arithmetic_problem, _check_constructor, _check_expressions, _check_rules
 from .duals import _close, _show_dual
-from .generators import _MAX_INPUTS, _PADDED, _away_from_zero, _pad, _uniform
+from .generators import _MAX_INPUTS, _away_from_zero, _gradient_family, _uniform
 from .oracles import _family_table, _jvp_functions, _scalar_table, _vector_table
 from .probes import _check_one_gradient, _derivative_pass, _Probe
 from .rules import FUNCTIONS, RULES
@@ -179,6 +179,9 @@ def check_forward_gradient(forward_gradient: Callable, *, seed: int = 0,
                            trials: int = 12) -> None:
     r"""``forward_gradient(f, x)`` returns :math:`\nabla f(x)` from n passes, pass i seeding
     :math:`x_i` with deriv 1 and every other input with 0 (``jax.grad`` oracle).
+
+    On the course's vector test functions, then on a random family with n = 1 and
+    n = 7 inputs and ``trials`` random sizes in between.
     """
     rng = np.random.default_rng(seed)
     fixed = {0: [[3.0, 4.0], [-1.0, 0.5]], 1: [[1.0, 1.0], [-1.2, 1.0]],
@@ -191,11 +194,9 @@ def check_forward_gradient(forward_gradient: Callable, *, seed: int = 0,
         for x, (value, grad) in zip(xs, table[i], strict=True):
             probes.append(_Probe(VECTOR_FUNCTIONS[i].label, np.array(x), float(value),
                                  np.asarray(grad), vector=True))
-    sizes = [int(rng.integers(1, _MAX_INPUTS + 1)) for _ in range(trials)]
-    family = [(_pad(rng.normal(size=n)), _pad(rng.normal(size=n) / 2),
-               np.eye(_PADDED)[n - 1], float(n), _pad(np.round(rng.uniform(-2, 2, n), 3)))
-              for n in sizes]
-    for n, row, (value, grad) in zip(sizes, family, _family_table(family), strict=True):
+    family = _gradient_family(rng, trials)
+    table = _family_table([member for _, member in family])
+    for (n, row), (value, grad) in zip(family, table, strict=True):
         label = f"sum(w * sin(x)) + (u . x)**2 / n + x0 * x{n - 1} with n = {n}"
         probes.append(_Probe(label, row[-1][:n], value, grad[:n], vector=True))
     for probe in probes:

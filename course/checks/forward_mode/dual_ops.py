@@ -24,7 +24,7 @@ from .duals import (
     _show_dual,
     _snapshot,
 )
-from .generators import _FIXED, _Expr, _fixed_expressions, _random_expression, _sample
+from .generators import _Expr, _fixed_expressions, _random_expressions, _rule_cases
 from .oracles import _oracle_expressions, _oracle_ops
 from .rules import RULES, _mistakes_for, _Rule
 
@@ -123,10 +123,10 @@ def _check_constructor(dual_class: type) -> None:
 
 
 def _check_rules(dual_class: type, rng: np.random.Generator, trials: int) -> int:
-    """Every rule on its fixed cases and ``trials`` random ones; returns the number of cases."""
+    """Every rule on its fixed cases, one case of each of its edge kinds and ``trials`` random
+    ones; returns the number of cases."""
     _check_constructor(dual_class)
-    cases = {rule.key: list(_FIXED[rule.key]) + [_sample(rule, rng) for _ in range(trials)]
-             for rule in RULES}
+    cases = {rule.key: _rule_cases(rule, rng, trials) for rule in RULES}
     expected = _oracle_ops(cases)
     for rule in RULES:
         for (left, right), want in zip(cases[rule.key], expected[rule.key], strict=False):
@@ -206,7 +206,7 @@ def _check_expression(dual_class: type, expr: _Expr, env: dict[str, _Operand],
 
 
 def _check_expressions(dual_class: type, rng: np.random.Generator, trials: int) -> int:
-    cases = _fixed_expressions() + [_random_expression(rng) for _ in range(trials)]
+    cases = _fixed_expressions() + _random_expressions(rng, trials)
     expected = _oracle_expressions(cases)
     for (expr, env), want in zip(cases, expected, strict=True):
         _check_expression(dual_class, expr, env, want)
