@@ -68,22 +68,34 @@ def solution(lesson: str, name: str):
     return _namespace(lesson)[name]
 
 
-def bank_answer(lesson: str, exercise: str, words: str, name: str | None = None):
-    """The answer defined by the one entry of ``lesson``'s bank for ``exercise`` whose mistake
-    (or description) contains ``words``: the object ``name`` (default ``exercise``) left by
-    running the entry's cell on the solution's namespace.
-
-    Tests of checker machinery (record and replay) take their wrong answers from here.
-    """
+def bank_entry(lesson: str, exercise: str, words: str):
+    """The one entry of ``lesson``'s bank for ``exercise`` whose mistake (or description)
+    contains ``words``."""
     import importlib
 
     bank = importlib.import_module(find_lesson(lesson).bank)
     (entry,) = [e for e in (*bank.MUTANTS, *bank.ALTERNATIVES) if e.exercise == exercise
                 and words in getattr(e, "mistake", getattr(e, "description", ""))]
+    return entry
+
+
+def namespace_with(lesson: str, *sources: str) -> dict:
+    """A copy of the solution's namespace after running the answer cells ``sources`` on it."""
     namespace = dict(_namespace(lesson))
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(_compile(entry.source, f"<{exercise} answer>"), namespace)
-    return namespace[name or exercise]
+        for index, source in enumerate(sources):
+            exec(_compile(source, f"<{lesson} answer {index}>"), namespace)
+    return namespace
+
+
+def bank_answer(lesson: str, exercise: str, words: str, name: str | None = None):
+    """The object ``name`` (default ``exercise``) defined by the bank entry of
+    :func:`bank_entry`, its cell run on the solution's namespace.
+
+    Tests of checker machinery (record and replay) take their wrong answers from here.
+    """
+    source = bank_entry(lesson, exercise, words).source
+    return namespace_with(lesson, source)[name or exercise]
 
 
 def _compile(source: str, label: str):

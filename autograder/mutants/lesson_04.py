@@ -15,6 +15,12 @@ _MUL = "self.value * other.deriv + self.deriv * other.value)"
 _QUOTIENT = "(self.deriv * other.value - self.value * other.deriv) / other.value**2"
 _ADD = ("other = Dual.lift(other)\n"
         "        return Dual(self.value + other.value, self.deriv + other.deriv)")
+_POW_NUM = 'return Dual(self.value**other, other * self.value ** (other - 1) * self.deriv)'
+_DUAL_POW = ("        if isinstance(other, Dual):\n"
+             "            power = self.value**other.value\n"
+             "            return Dual(power,\n"
+             "                        other.value * self.value ** (other.value - 1) * self.deriv\n"
+             "                        + power * math.log(self.value) * other.deriv)\n")
 _RADD = '''    def __radd__(self, other):
         """other + self, for a number on the left."""
         ### BEGIN SOLUTION
@@ -70,9 +76,113 @@ _DUAL_OPS = [
     Mutant("dual_ops", "__radd__ not defined (3 + x fails)",
            _p("dual_ops", (_RADD, "")),
            r"define __radd__"),
+    Mutant("dual_ops", "sum rule multiplies the derivatives",
+           _p("dual_ops", ("self.deriv + other.deriv)", "self.deriv * other.deriv)")),
+           r"sum rule: derivatives of a sum are added"),
+    Mutant("dual_ops", "a plain number added to the derivative part too",
+           _p("dual_ops", (_ADD, "return Dual(self.value + Dual.lift(other).value,\n"
+                                 "                    self.deriv + (other.deriv if "
+                                 "isinstance(other, Dual) else other))")),
+           r"number was added to the derivative too"),
+    Mutant("dual_ops", "difference rule adds the derivatives",
+           _p("dual_ops", ("self.deriv - other.deriv)", "self.deriv + other.deriv)")),
+           r"difference rule sign"),
+    Mutant("dual_ops", "__rsub__ forgets to flip the derivative's sign",
+           _p("dual_ops", ("return Dual.lift(other) - self",
+                           "return Dual(other - self.value, self.deriv)")),
+           r"__rsub__ forgot to flip the derivative's sign"),
+    Mutant("dual_ops", "__rtruediv__ computes self / other (x / c instead of c / x)",
+           _p("dual_ops", ("return Dual.lift(other) / self", "return self / Dual.lift(other)")),
+           r"__rtruediv__ computes x / c instead of c / x"),
+    Mutant("dual_ops", "power rule without lowering the exponent (p x**p dx)",
+           _p("dual_ops", (_POW_NUM, "return Dual(self.value**other, "
+                                     "other * self.value**other * self.deriv)")),
+           r"the exponent drops by one"),
+    Mutant("dual_ops", "a Dual exponent not handled (only the numeric power rule)",
+           _p("dual_ops", (_DUAL_POW, "")),
+           r"with a Dual exponent y must work"),
+    Mutant("dual_ops", "__rpow__ with the power rule (c ** x differentiated as x ** c)",
+           _p("dual_ops", ("return Dual.lift(other) ** self",
+                           "return Dual(other**self.value,\n                    "
+                           "self.value * other ** (self.value - 1) * self.deriv)")),
+           r"in c \*\* x the variable is the exponent"),
+    Mutant("dual_ops", "numeric power through exp(p log x) (fails for negative bases)",
+           _p("dual_ops", (_POW_NUM, "p = math.exp(other * math.log(self.value))\n        "
+                                     "return Dual(p, p * other / self.value * self.deriv)")),
+           r"works for negative bases too"),
+    Mutant("dual_ops", "__mul__ returns a tuple, not a Dual",
+           _p("dual_ops", ("return Dual(self.value * other.value,\n                    "
+                           "self.value * other.deriv + self.deriv * other.value)",
+                           "return (self.value * other.value, 0.0)")),
+           r"the result is not a Dual"),
+    Mutant("dual_ops", "default deriv=1.0 in the constructor",
+           _p("dual_ops", ("def __init__(self, value, deriv=0.0):",
+                           "def __init__(self, value, deriv=1.0):")),
+           r"default is deriv=0\.0"),
+    Mutant("dual_ops", "x * x shortcut for squaring that forgets the factor 2",
+           _p("dual_ops", ("other = Dual.lift(other)\n        return Dual(self.value * other.value",
+                           "if other is self:\n"
+                           "            return Dual(self.value**2, self.value * self.deriv)\n"
+                           "        other = Dual.lift(other)\n"
+                           "        return Dual(self.value * other.value")),
+           r"(?s)In the expression .*product rule missing a term"),
 ]
 
 _DUAL_OPS_ALT = [
+    Alternative("dual_ops", "subtraction and division through negation and a reciprocal", '''\
+import math
+
+
+class Dual:
+    """A dual number value + deriv * eps, with eps**2 == 0."""
+
+    def __init__(self, value, deriv=0.0):
+        self.value, self.deriv = float(value), float(deriv)
+
+    @staticmethod
+    def _d(x):
+        return x if isinstance(x, Dual) else Dual(x)
+
+    def __add__(self, other):
+        o = self._d(other)
+        return Dual(self.value + o.value, self.deriv + o.deriv)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Dual(-self.value, -self.deriv)
+
+    def __sub__(self, other):
+        return self + (-self._d(other))
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def __mul__(self, other):
+        o = self._d(other)
+        return Dual(self.value * o.value, self.value * o.deriv + o.value * self.deriv)
+
+    __rmul__ = __mul__
+
+    def _reciprocal(self):
+        return Dual(1.0 / self.value, -self.deriv / self.value**2)
+
+    def __truediv__(self, other):
+        return self * self._d(other)._reciprocal()
+
+    def __rtruediv__(self, other):
+        return self._reciprocal() * other
+
+    def __pow__(self, other):
+        if isinstance(other, Dual):
+            log_a = Dual(math.log(self.value), self.deriv / self.value)
+            e = other * log_a
+            return Dual(math.exp(e.value), math.exp(e.value) * e.deriv)
+        return Dual(self.value**other, other * self.value ** (other - 1) * self.deriv)
+
+    def __rpow__(self, other):
+        return Dual(other) ** self
+'''),
     # (not a dataclass: the in-process runner compiles cells with the runner's own
     # `from __future__ import annotations`, which breaks @dataclass there; see the report)
     Alternative("dual_ops", "explicit isinstance tests, exp(y log x) for x ** y", '''\
@@ -228,6 +338,20 @@ _DUAL_FUNCTIONS = [
                                  "x.value, x.deriv = math.sin(x.value), "
                                  "math.cos(x.value) * x.deriv\n        return x")),
            r"changed its operand"),
+    Mutant("dual_functions", "sin without the chain rule (deriv passed through)",
+           _p("dual_functions", ("return Dual(math.sin(x.value), math.cos(x.value) * x.deriv)",
+                                 "return Dual(math.sin(x.value), x.deriv)")),
+           r"chain rule through sin not applied"),
+    Mutant("dual_functions", "sin forgets to multiply by the incoming derivative",
+           _p("dual_functions", ("return Dual(math.sin(x.value), math.cos(x.value) * x.deriv)",
+                                 "return Dual(math.sin(x.value), math.cos(x.value))")),
+           r"multiply sin'\(a\) = cos\(a\) by the incoming derivative"),
+    Mutant("dual_functions", "exp of a float returns a 0-d numpy array",
+           _p("dual_functions", ("return math.exp(x)", "return np.array(math.exp(x))")),
+           r"a function of a\s+float must return a float"),
+    Mutant("dual_functions", "tanh of a Dual returns the float tanh(a)",
+           _p("dual_functions", ("return Dual(t, (1.0 - t * t) * x.deriv)", "return t")),
+           r"the result is not a Dual"),
 ]
 
 _DUAL_FUNCTIONS_ALT = [
@@ -309,6 +433,12 @@ _DERIVATIVE = [
     Mutant("derivative", "central difference on floats instead of a dual pass",
            _p("derivative", (_DERIV, "h = 1e-6\n    return (f(x + h) - f(x - h)) / (2 * h)")),
            r"f received float .*not a Dual: call f\(Dual\(x, 1\.0\)\)"),
+    Mutant("derivative", "evaluated at x + 1",
+           _p("derivative", (_DERIV, "return float(f(Dual(x + 1, 1.0)).deriv)")),
+           r"must be evaluated at x"),
+    Mutant("derivative", "never calls f (returns 0.0)",
+           _p("derivative", (_DERIV, "return 0.0")),
+           r"never called f"),
 ]
 
 _DERIVATIVE_ALT = [
@@ -360,6 +490,20 @@ _FORWARD_GRADIENT = [
                                    "grad = np.empty(len(x), dtype=object)"),
               ("grad[i] = f(duals).deriv", "grad[i] = f(duals)")),
            r"returned an array of objects"),
+    Mutant("forward_gradient", "an extra pass with no input seeded (for the value)",
+           _p("forward_gradient", ("    x = np.asarray(x, dtype=float)\n",
+                                   "    x = np.asarray(x, dtype=float)\n"
+                                   "    f([Dual(float(v), 0.0) for v in x])\n")),
+           r"seeded no input"),
+    Mutant("forward_gradient", "x changed in place after the passes",
+           _p("forward_gradient", ("return grad", "x += 1.0\n    return grad")),
+           r"modified x in place"),
+    Mutant("forward_gradient", "f called with n arguments instead of one list",
+           _p("forward_gradient", ("grad[i] = f(duals).deriv", "grad[i] = f(*duals).deriv")),
+           r"ONE argument"),
+    Mutant("forward_gradient", "only the first input seeded, its partial used for all",
+           _p("forward_gradient", ("1.0 if j == i else 0.0", "1.0 if j == 0 else 0.0")),
+           r"needs exactly n"),
 ]
 
 _FORWARD_GRADIENT_ALT = [
