@@ -272,7 +272,7 @@ def animate_paths(
             (ghosts[name],) = ax.plot([], [], "--", color=colour, linewidth=0.9, alpha=0.8)
     label = ax.text(0.02, 0.96, "", transform=ax.transAxes, va="top", fontsize=8)
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
     fig.tight_layout()
 
     def draw(frame: int):
