@@ -697,6 +697,8 @@ def _simplify_cases() -> list[_SimplifyCase]:
         s("x**1 -> x", Pow(cos(x), 1), cos(x), ((one, "x**1 is x, not 1."),)),
         s("x**0 -> 1", Pow(x + y, 0), one,
           ((zero, "x**0 is 1, not 0."), (x + y, "x**0 is 1, not x."))),
+        s("x**1 -> x (the exponent 1.0 that the power rule makes from 2.0)", Pow(sin(x), 1.0),
+          sin(x), ((one, "x**1 is x, not 1."),)),
         # constant folding
         s("constant folding of +: Const(a) + Const(b) -> Const(a + b)", Add(c(2), c(3)), c(5),
           ((c(6), "you multiplied the constants of a sum."),)),
@@ -729,6 +731,13 @@ def _simplify_cases() -> list[_SimplifyCase]:
         s("nothing to simplify", sin(x) * x**2, sin(x) * x**2),
         s("nothing to simplify", x - x, x - x),
         s("nothing to simplify", x / y, x / y),
+        # look-alikes of the identities that must keep their value
+        s("only a factor 1 may be dropped: x * (-1) is -x", Mul(x, c(-1)), Mul(x, c(-1)),
+          ((x, "x * (-1) is -x, not x: only a factor 1 may be dropped."),)),
+        s("only a term 0 may be dropped: 1 + x is not x", Add(one, x), Add(one, x),
+          ((x, "1 + x is not x: only a term 0 may be dropped (1 is the identity of *)."),)),
+        s("a power of a constant may be folded, to its value", Pow(c(2), 3), Pow(c(2), 3),
+          ((c(6), "2**3 is 8, not 2 * 3."),)),
     ]
 
 
