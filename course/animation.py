@@ -26,6 +26,7 @@ from course import recording
 
 __all__ = [
     "CompactHTMLWriter",
+    "animate_drawings",
     "animate_line_fit",
     "animate_parameter_path",
     "animate_paths",
@@ -288,6 +289,34 @@ def animate_paths(
         return (*lines.values(), *heads.values(), *ghosts.values(), label)
 
     anim = FuncAnimation(fig, draw, frames=len(shown), interval=interval, blit=True)
+    return _to_html(fig, anim, interval, mode)
+
+
+def animate_drawings(
+    draw: Callable[[plt.Axes, int], object],
+    frames: int,
+    *,
+    figsize: tuple[float, float] = SMALL_FIGURE,
+    interval: int = 900,
+    mode: str = "once",
+) -> HTML:
+    """Animate ``frames`` pictures, each drawn afresh by ``draw(ax, frame)`` on cleared axes.
+
+    For pictures that change in many places at once (a graph whose labels fill in), where
+    updating a few artists is not simpler than drawing again.
+    """
+    if frames < 1:
+        raise ValueError("need at least one frame")
+    fig, ax = plt.subplots(figsize=figsize)
+
+    def redraw(frame: int):
+        ax.clear()
+        draw(ax, frame)
+        return ()
+
+    redraw(0)
+    fig.tight_layout()
+    anim = FuncAnimation(fig, redraw, frames=frames, interval=interval, blit=False)
     return _to_html(fig, anim, interval, mode)
 
 

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch
 
-__all__ = ["GraphEdge", "GraphNode", "draw_computational_graph", "layered_layout"]
+__all__ = [
+    "GraphEdge",
+    "GraphNode",
+    "animate_backward_sweep",
+    "draw_computational_graph",
+    "layered_layout",
+    "sweep_frames",
+]
 
 _VALUE_COLOUR = "C0"
 _GRAD_COLOUR = "C3"
@@ -220,3 +227,53 @@ def draw_computational_graph(
     if title:
         ax.set_title(title)
     return ax
+
+
+def sweep_frames(nodes: Sequence[GraphNode], order: Sequence[Hashable]
+                 ) -> list[list[GraphNode]]:
+    """The graph as a reverse sweep fills it in: one node list per frame.
+
+    Frame 0 has the forward values only; frame ``k`` adds the (complete) adjoints of the
+    first ``k`` keys of ``order``, the order in which the sweep reaches the nodes
+    (reverse topological: the output first). Adjoints are taken from ``nodes``.
+    """
+    known = {node.key for node in nodes}
+    if set(order) - known or len(set(order)) != len(order):
+        raise ValueError("order must list distinct keys of the graph's nodes")
+    frames = []
+    for k in range(len(order) + 1):
+        done = set(order[:k])
+        frames.append([GraphNode(n.key, n.label, n.value, n.grad if n.key in done else None)
+                       for n in nodes])
+    return frames
+
+
+def animate_backward_sweep(
+    nodes: Sequence[GraphNode],
+    edges: Sequence[GraphEdge],
+    order: Sequence[Hashable],
+    *,
+    title: str = "The reverse sweep, node by node",
+    figsize: tuple[float, float] = (8.0, 3.6),
+    interval: int = 1200,
+    digits: int = 4,
+):
+    """An animation (HTML player) of :func:`sweep_frames`: adjoints appear node by node.
+
+    Each frame is drawn by :func:`draw_computational_graph` at fixed positions; the node
+    just completed is named in the frame's title.
+    """
+    from course.animation import animate_drawings
+
+    _check_graph(nodes, edges)
+    frames = sweep_frames(nodes, order)
+    positions = layered_layout(nodes, edges)
+    labels = {node.key: node.label for node in nodes}
+
+    def draw(ax: plt.Axes, frame: int) -> None:
+        step = ("forward pass: values" if frame == 0 else
+                f"step {frame}: adjoint of {labels[order[frame - 1]]} complete")
+        draw_computational_graph(frames[frame], edges, ax=ax, positions=positions,
+                                 digits=digits, title=f"{title}\n{step}")
+
+    return animate_drawings(draw, len(frames), figsize=figsize, interval=interval)

@@ -119,3 +119,28 @@ def test_random_dags_lay_out_left_to_right(parent_choices):
         per_layer.setdefault(x, []).append(y)
     for ys in per_layer.values():
         assert len(set(ys)) == len(ys)
+
+
+def test_sweep_frames_fill_in_adjoints_in_the_sweep_order():
+    from course.graph_drawing import sweep_frames
+
+    nodes = [GraphNode("x", "x", 3.0, 24.0), GraphNode("y", "y", 4.0, 10.0),
+             GraphNode("f", "f", 42.0, 1.0)]
+    frames = sweep_frames(nodes, ["f", "y", "x"])
+    assert len(frames) == 4
+    assert [n.grad for n in frames[0]] == [None, None, None]
+    assert [n.grad for n in frames[2]] == [None, 10.0, 1.0]
+    assert [n.grad for n in frames[3]] == [24.0, 10.0, 1.0]
+    with pytest.raises(ValueError, match="distinct keys"):
+        sweep_frames(nodes, ["f", "f"])
+
+
+def test_backward_sweep_animation_has_one_frame_per_node_and_closes_its_figure():
+    from course.graph_drawing import animate_backward_sweep
+
+    plt.close("all")
+    nodes = [GraphNode("x", "x", 3.0, 6.0), GraphNode("s", "×", 9.0, 1.0)]
+    edges = [GraphEdge("x", "s", 3.0), GraphEdge("x", "s", 3.0)]
+    html = animate_backward_sweep(nodes, edges, ["s", "x"])
+    assert html.data.count("data:image/png;base64") == 3
+    assert plt.get_fignums() == []
