@@ -50,7 +50,29 @@ _VAR_OPS = [
     Mutant("var_ops", "__rtruediv__ computes self / other",
            _p("var_ops", ("Var(other / self.value, ((self, -other / self.value**2),))",
                           "Var(self.value / other, ((self, 1.0 / other),))")),
-           r"you computed self / other = x / 3"),
+           r"(?s)other / self = 3 / x.*you computed self / other = x / 3|you computed self / other"
+           r" = x / 3.*other / self = 3 / x"),
+    Mutant("var_ops", "power rule without lowering the exponent: p x**p",
+           _p("var_ops", ("p * self.value ** (p - 1)", "p * self.value**p")),
+           r"exponent must drop by one"),
+    Mutant("var_ops", "the local derivative stored as a Var (other, not other.value)",
+           _p("var_ops", ("((self, other.value), (other, self.value))",
+                          "((self, other), (other, self))")),
+           r"local derivative as a Var"),
+    Mutant("var_ops", "__add__ returns a float, not a Var",
+           _p("var_ops", ("return Var(self.value + other.value, ((self, 1.0), (other, 1.0)))",
+                          "return self.value + other.value")),
+           r"not a Var"),
+    Mutant("var_ops", "__add__ adds into self and returns it",
+           _p("var_ops", ("return Var(self.value + other.value, ((self, 1.0), (other, 1.0)))",
+                          "self.value += other.value\n        return self")),
+           r"changed one of its operands"),
+    Mutant("var_ops", "the parents stored under another name (self.inputs)",
+           _p("var_ops", ("self.parents = tuple(parents)", "self.inputs = tuple(parents)")),
+           r"no attribute `parents`"),
+    Mutant("var_ops", "a new Var starts with grad 1.0",
+           _p("var_ops", ("self.grad = 0.0", "self.grad = 1.0")),
+           r"starts with grad 0\.0"),
 ]
 
 _VAR_OPS_ALT = [
@@ -179,13 +201,20 @@ _VAR_FUNCTIONS = [
            r"the tanh must be squared"),
     Mutant("var_functions", "tanh' computed from x: 1 - x**2",
            _p("var_functions", ("((x, 1.0 - t * t),)", "((x, 1.0 - x.value**2),)")),
-           r"1 - x\*\*2 is wrong"),
+           r"(?s)computed from tanh\(x\), not from x.*1 - x\*\*2 is wrong|1 - x\*\*2 is wrong.*"
+           r"computed from tanh\(x\), not from x"),
     Mutant("var_functions", "relu'(0) = 1 (>= instead of >)",
            _p("var_functions", ("1.0 if x.value > 0 else 0.0", "1.0 if x.value >= 0 else 0.0")),
            r"relu'\(0\) = 0"),
     Mutant("var_functions", "relu value is x itself (max forgotten)",
            _p("var_functions", ("Var(max(x.value, 0.0),", "Var(x.value,")),
            r"relu\(x\) = max\(x, 0\): negative inputs give 0"),
+    Mutant("var_functions", "log' = x",
+           _p("var_functions", ("((x, 1.0 / x.value),)", "((x, x.value),)")),
+           r"log' = 1/x, not x"),
+    Mutant("var_functions", "tanh' = 1 + tanh**2",
+           _p("var_functions", ("((x, 1.0 - t * t),)", "((x, 1.0 + t * t),)")),
+           r"not 1 \+ tanh\*\*2"),
 ]
 
 _VAR_FUNCTIONS_ALT = [
@@ -245,6 +274,10 @@ def _make(name):
 
 sin, cos, exp, log, tanh, relu = (_make(name) for name in _RULES)
 '''),
+    Alternative("var_functions", "relu(x) = x * step(x), the step a constant",
+                _p("var_functions", ("return Var(max(x.value, 0.0), ((x, 1.0 if x.value > 0 "
+                                     "else 0.0),))",
+                                     "return x * (1.0 if x.value > 0 else 0.0)"))),
 ]
 
 # ----------------------------------------------------------------------------- backward
@@ -277,7 +310,8 @@ def _sort_replaced(new: str) -> str:
 _BACKWARD = [
     Mutant("backward", "recursive topological sort (fails on deep graphs)",
            _sort_replaced(_RECURSIVE_SORT),
-           r"RecursionError.*recursive topological\s+sort"),
+           r"(?s)RecursionError on a graph 20001 nodes deep.*recursive topological\s+sort"
+           r".*explicit stack"),
     Mutant("backward", "naive recursion over every path, no topological order",
            _sort_replaced('''    def push(node, upstream):
         node.grad += upstream
@@ -287,7 +321,7 @@ _BACKWARD = [
     push(self, 1.0)
     return
 '''),
-           r"backward repeats work"),
+           r"(?s)backward repeats work.*16 diamonds in a row"),
     Mutant("backward", "`=` instead of `+=` when passing gradients to parents",
            _p("backward", ("parent.grad += local * node.grad", "parent.grad = local * node.grad")),
            r"only one contribution arrived: accumulate with `parent\.grad \+= "),
@@ -306,6 +340,11 @@ _BACKWARD = [
     Mutant("backward", "chain rule: parents receive the local derivative only",
            _p("backward", ("parent.grad += local * node.grad", "parent.grad += local")),
            r"a parent receives local_derivative \* node\.grad, not only the\s+local derivative"),
+    Mutant("backward", "raises Python's recursion limit instead of avoiding recursion",
+           _p("backward", ("    order, visited = [], set()\n    stack",
+                           "    import sys\n\n    sys.setrecursionlimit(100_000)\n"
+                           "    order, visited = [], set()\n    stack")),
+           r"changed Python's recursion limit"),
 ]
 
 _BACKWARD_ALT = [
@@ -456,6 +495,9 @@ _ONE_NEURON = [
     Mutant("one_neuron_grads", "returned in the order (dC_db, dC_dw, dC_da_prev)",
            _p("one_neuron_grads", (_RETURN, "return (dC_dz, dC_dz * a_prev, dC_dz * w)")),
            r"right but in the wrong order"),
+    Mutant("one_neuron_grads", "dC/da_prev left out: a pair returned",
+           _p("one_neuron_grads", (_RETURN, "return (dC_dz * a_prev, dC_dz)")),
+           r"return the three numbers"),
 ]
 
 _ONE_NEURON_ALT = [
