@@ -1,6 +1,9 @@
-"""The lesson-10 checkers accept correct answers, measure behaviour and name common mistakes.
+"""Machinery of the lesson-10 checkers: memory, properties of the oracles, library uses,
+`ready`, and record-then-replay.
 
-Every student-like answer below is written here, independently of the lesson notebook.
+Right and wrong answers are the lesson's bank (``autograder/mutants/lesson_10.py``), run
+by ``tests/test_mutant_banks.py``; these tests use the solution's answers and, for replay,
+answers taken from the bank.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autograder.mutants.inprocess import bank_answer, solution
 from course.checking import CheckFailed
 from course.checks.second_order import (
     _PASSED,
@@ -25,180 +29,27 @@ from course.checks.second_order import (
     library_uses,
     ready,
 )
-from course.oracle import jax, jnp
 
+LESSON = "10-second-order"
 PROPERTY = settings(max_examples=10)
 SMALL = {"trials": 2}
 
 
-def fails(check, answer, pattern: str, **kwargs) -> str:
-    with pytest.raises(CheckFailed, match=pattern) as error:
-        check(answer, **kwargs)
-    return str(error.value)
-
-
-# ------------------------------------------------------------------------- Jacobians
-
-
-def columns(f, x):
-    out = []
-    for j in range(len(x)):
-        e = np.zeros(len(x))
-        e[j] = 1.0
-        out.append(np.asarray(jax.jvp(f, (x,), (e,))[1]))
-    return np.stack(out, axis=1)
-
-
-def columns_linearize(f, x):
-    _, lin = jax.linearize(f, x)
-    return np.column_stack([np.asarray(lin(e)) for e in np.eye(len(x))])
-
-
-def rows(f, x):
-    y, pullback = jax.vjp(f, x)
-    return np.stack([np.asarray(pullback(e)[0]) for e in np.eye(len(y))])
-
-
-def rows_relinearised(f, x):
-    m = len(f(x))
-    return np.stack([np.asarray(jax.vjp(f, x)[1](e)[0]) for e in np.eye(m)])
-
-
-def columns_by_library(f, x):
-    return np.asarray(jax.jacfwd(f)(x))
-
-
-def rows_transposed(f, x):
-    return columns(f, x).T
-
-
-def test_jacobians_accept_columns_rows_and_linearize(capsys):
-    check_jacobian_by_columns(columns, **SMALL)
-    check_jacobian_by_columns(columns_linearize, **SMALL)
-    check_jacobian_by_rows(rows, **SMALL)
-    assert capsys.readouterr().out.count("\N{CHECK MARK}") == 3
-
-
-def test_jacobian_mistakes_are_named():
-    fails(check_jacobian_by_rows, rows_relinearised, "once per output", **SMALL)
-    fails(check_jacobian_by_columns, columns_by_library, "calls `jacfwd`", **SMALL)
-    fails(check_jacobian_by_rows, rows_transposed, "transpose", **SMALL)
-    fails(check_jacobian_by_columns, rows_relinearised, "once per OUTPUT", **SMALL)
-
-
-def test_a_vmapped_jacobian_by_rows_counts_one_trace_but_a_library_call_is_refused():
-    fails(check_jacobian_by_rows, lambda f, x: np.asarray(jax.jacrev(f)(x)), "jacrev",
-          **SMALL)
-
-
-# ------------------------------------------------------------------------------ hvp
-
-
-def hvp(f, x, v):
-    return np.asarray(jax.jvp(jax.grad(f), (x,), (v,))[1])
-
-
-def hvp_reverse_reverse(f, x, v):
-    return np.asarray(jax.grad(lambda y: jnp.vdot(jax.grad(f)(y), v))(x))
-
-
-def hvp_columns(f, x, v):
-    grad = jax.grad(f)
-    H = np.column_stack([np.asarray(jax.jvp(grad, (x,), (e,))[1]) for e in np.eye(len(x))])
-    return H @ v
-
-
-def hvp_finite_difference(f, x, v):
-    grad = jax.grad(f)
-    return (np.asarray(grad(x + 1e-6 * v)) - np.asarray(grad(x))) / 1e-6
-
-
-def test_hvp_accepts_forward_over_reverse_and_reverse_over_reverse():
-    check_hvp(hvp, big=1000, **SMALL)
-    check_hvp(hvp_reverse_reverse, big=1000, **SMALL)
-
-
-def test_hvp_rejects_the_hessian_by_its_cost():
-    fails(check_hvp, hvp_columns, "one column at a time", big=1000, **SMALL)
-    fails(check_hvp, hvp_finite_difference, "finite difference", big=1000, **SMALL)
+def answer(name: str):
+    """The solution notebook's ``name``."""
+    return solution(LESSON, name)
 
 
 def test_hvp_names_a_hessian_that_does_not_fit_in_memory():
+    right = answer("hvp")
+
     def via_dense(f, x, v):  # a dense "Hessian" too large to allocate at n = 10**6
         if len(x) > 100:
             raise MemoryError
-        return hvp(f, x, v)
+        return right(f, x, v)
 
-    fails(check_hvp, via_dense, "ran out of memory", **SMALL)
-
-
-# -------------------------------------------------------------------- top_eigenvalue
-
-
-def power(matvec, n, num_iters=100, seed=0):
-    v = np.random.default_rng(seed).standard_normal(n)
-    v /= np.linalg.norm(v)
-    for _ in range(num_iters):
-        w = matvec(v)
-        v = w / np.linalg.norm(w)
-    return float(v @ matvec(v))
-
-
-def power_previous(matvec, n, num_iters=100, seed=0):
-    v = np.random.default_rng(seed).standard_normal(n)
-    v /= np.linalg.norm(v)
-    lam = 0.0
-    for _ in range(num_iters):
-        w = matvec(v)
-        lam = float(v @ w)
-        v = w / np.linalg.norm(w)
-    return lam
-
-
-def power_rebuilt(matvec, n, num_iters=100, seed=0):
-    A = np.column_stack([matvec(e) for e in np.eye(n)])
-    v = np.random.default_rng(seed).standard_normal(n)
-    v /= np.linalg.norm(v)
-    for _ in range(num_iters):
-        v = A @ v
-        v /= np.linalg.norm(v)
-    return float(v @ A @ v)
-
-
-def test_top_eigenvalue():
-    check_top_eigenvalue(power, **SMALL)
-    fails(check_top_eigenvalue, power_previous, "BEFORE the last step", **SMALL)
-    # exact values, but n extra products: the product count gives it away
-    fails(check_top_eigenvalue, power_rebuilt, "rebuilt the", **SMALL)
-
-
-# ----------------------------------------------------------------------- backtracking
-
-
-def search(f, x, d, g, alpha0=1.0, rho=0.5, c=1e-4):
-    alpha, fx, slope = alpha0, f(x), g @ d
-    while f(x + alpha * d) > fx + c * alpha * slope:
-        alpha *= rho
-    return alpha
-
-
-def search_no_c(f, x, d, g, alpha0=1.0, rho=0.5, c=1e-4):
-    alpha, fx = alpha0, f(x)
-    while f(x + alpha * d) > fx:
-        alpha *= rho
-    return alpha
-
-
-def search_wasteful(f, x, d, g, alpha0=1.0, rho=0.5, c=1e-4):
-    alphas = [alpha0 * rho**j for j in range(40)]
-    ok = [a for a in alphas if f(x + a * d) <= f(x) + c * a * (g @ d)]
-    return ok[0]
-
-
-def test_backtracking():
-    check_backtracking(search, **SMALL)
-    fails(check_backtracking, search_no_c, "c was left out", **SMALL)
-    fails(check_backtracking, search_wasteful, "evaluated f", **SMALL)
+    with pytest.raises(CheckFailed, match="ran out of memory"):
+        check_hvp(via_dense, **SMALL)
 
 
 @given(st.floats(0.1, 10.0), st.floats(0.1, 0.9), st.floats(1e-4, 0.49))
@@ -213,65 +64,6 @@ def test_armijo_returns_the_first_accepted_power(scale, rho, c):
     if alpha < 1.0:
         bigger = alpha / rho
         assert f(x - bigger * g) > f(x) - c * bigger * g @ g
-
-
-# ------------------------------------------------------------------ conjugate gradient
-
-
-def conj_grad(matvec, b, tol=1e-10, max_iter=None):
-    x = np.zeros_like(b)
-    r = b.copy()
-    p = r.copy()
-    for _ in range(len(b) if max_iter is None else max_iter):
-        if np.linalg.norm(r) <= tol * np.linalg.norm(b):
-            break
-        Ap = matvec(p)
-        alpha = (r @ r) / (p @ Ap)
-        x = x + alpha * p
-        r_new = r - alpha * Ap
-        p = r_new + (r_new @ r_new) / (r @ r) * p
-        r = r_new
-    return x
-
-
-def cg_absolute(matvec, b, tol=1e-10, max_iter=None):
-    x = np.zeros_like(b)
-    r = b.copy()
-    p = r.copy()
-    for _ in range(len(b) if max_iter is None else max_iter):
-        if np.linalg.norm(r) <= tol:
-            break
-        Ap = matvec(p)
-        alpha = (r @ r) / (p @ Ap)
-        x = x + alpha * p
-        r_new = r - alpha * Ap
-        p = r_new + (r_new @ r_new) / (r @ r) * p
-        r = r_new
-    return x
-
-
-def cg_library(matvec, b, tol=1e-10, max_iter=None):
-    A = np.column_stack([matvec(e) for e in np.eye(len(b))])
-    return np.linalg.solve(A, b)
-
-
-def cg_hidden_library(matvec, b, tol=1e-10, max_iter=None):
-    A = np.column_stack([matvec(e) for e in np.eye(len(b))])
-    solver = getattr(np.linalg, "so" + "lve")  # a name no text check finds
-    if max_iter is not None and max_iter < len(b):
-        return conj_grad(lambda v: A @ v, b, tol, max_iter)
-    return solver(A, b)
-
-
-def test_conjugate_gradient():
-    check_conjugate_gradient(conj_grad, **SMALL)
-    fails(check_conjugate_gradient, cg_absolute, "must be relative", **SMALL)
-    fails(check_conjugate_gradient, cg_library, "calls `solve`", **SMALL)
-
-
-def test_conjugate_gradient_catches_a_hidden_solver_by_its_products():
-    fails(check_conjugate_gradient, cg_hidden_library, r"rebuilt the \d+ x \d+ matrix",
-          **SMALL)
 
 
 @given(st.integers(1, 7), st.integers(0, 7), st.integers(0, 2**16))
@@ -299,35 +91,10 @@ def test_cg_matches_the_krylov_oracle_step_by_step():
     Q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
     A = (Q * np.arange(1.0, 7.0)) @ Q.T
     b = rng.normal(size=6)
+    cg = answer("conjugate_gradient")
     for k in range(7):
-        np.testing.assert_allclose(conj_grad(lambda v: A @ v, b, tol=0.0, max_iter=k),
+        np.testing.assert_allclose(cg(lambda v: A @ v, b, tol=0.0, max_iter=k),
                                    krylov_solution(A, b, k), rtol=1e-7, atol=1e-10)
-
-
-# ---------------------------------------------------------------------- Newton-CG
-
-
-def newton_step(f, x):
-    g = np.asarray(jax.grad(f)(x))
-    d = conj_grad(lambda v: hvp(f, x, v), -g)
-    return x + search(f, x, d, g) * d
-
-
-def newton_full_step(f, x):
-    g = np.asarray(jax.grad(f)(x))
-    return x + conj_grad(lambda v: hvp(f, x, v), -g)
-
-
-def newton_uphill(f, x):
-    g = np.asarray(jax.grad(f)(x))
-    d = conj_grad(lambda v: hvp(f, x, v), g)
-    return x + search(f, x, d, g) * d
-
-
-def test_newton_cg_step():
-    check_newton_cg_step(newton_step, trials=1, big=2000)
-    fails(check_newton_cg_step, newton_full_step, "full Newton step", trials=1, big=2000)
-    fails(check_newton_cg_step, newton_uphill, "descent direction", trials=1, big=2000)
 
 
 # ------------------------------------------------------------- machinery and replay
@@ -362,27 +129,49 @@ def test_library_uses_reads_attributes_imports_and_helpers_not_own_names():
 
 
 def test_ready_is_true_only_for_the_function_that_passed(capsys):
+    search = answer("backtracking")
     _PASSED.pop("backtracking", None)
     assert not ready(search, "backtracking")
     assert "finish `backtracking`" in capsys.readouterr().out
     check_backtracking(search, **SMALL)
     assert ready(search, "backtracking")
-    assert not ready(search_no_c, "backtracking")
+    assert not ready(bank_answer(LESSON, "backtracking", "c left out"), "backtracking")
 
 
-@pytest.mark.parametrize(("check", "answer", "kwargs"), [
-    (check_jacobian_by_rows, rows, SMALL),
-    (check_jacobian_by_rows, rows_relinearised, SMALL),
-    (check_hvp, hvp, {"big": 1000, **SMALL}),
-    (check_hvp, hvp_columns, {"big": 1000, **SMALL}),
-    (check_top_eigenvalue, power_rebuilt, SMALL),
-    (check_conjugate_gradient, conj_grad, SMALL),
-    (check_conjugate_gradient, cg_hidden_library, SMALL),
-    (check_backtracking, search_no_c, SMALL),
-    (check_newton_cg_step, newton_full_step, {"trials": 1, "big": 2000}),
-])
-def test_checks_replay_to_the_same_verdict(tmp_path, check, answer, kwargs):
+CHECKS = {
+    "jacobian_by_columns": check_jacobian_by_columns,
+    "jacobian_by_rows": check_jacobian_by_rows,
+    "hvp": check_hvp,
+    "top_eigenvalue": check_top_eigenvalue,
+    "backtracking": check_backtracking,
+    "conjugate_gradient": check_conjugate_gradient,
+    "newton_cg_step": check_newton_cg_step,
+}
+_HVP = {"big": 1000, **SMALL}
+_NEWTON = {"trials": 1, "big": 2000}
+
+#: (exercise, words, keyword arguments): the solution's answer when words is None, else the
+#: answer of the bank entry whose mistake contains words.
+REPLAYED = [
+    ("jacobian_by_rows", None, SMALL),
+    ("jacobian_by_rows", "one jax.vjp linearisation per row", SMALL),
+    ("hvp", None, _HVP),
+    ("hvp", "column by column", _HVP),
+    ("top_eigenvalue", "rebuilt A from unit vectors", SMALL),
+    ("conjugate_gradient", None, SMALL),
+    ("conjugate_gradient", "then CG on the matrix", SMALL),
+    ("backtracking", "c left out", SMALL),
+    ("newton_cg_step", "full Newton step", _NEWTON),
+]
+
+
+@pytest.mark.parametrize(("exercise", "words", "kwargs"), REPLAYED,
+                         ids=[f"{e}: {w or 'solution'}" for e, w, _ in REPLAYED])
+def test_checks_replay_to_the_same_verdict(tmp_path, exercise, words, kwargs):
     from course.recording import record_then_replay
 
-    live, replayed = record_then_replay(check, answer, log=tmp_path / "log.jsonl", **kwargs)
+    student = answer(exercise) if words is None else bank_answer(LESSON, exercise, words)
+    live, replayed = record_then_replay(CHECKS[exercise], student,
+                                        log=tmp_path / "log.jsonl", **kwargs)
     assert live == replayed
+    assert (live is None) == (words is None)

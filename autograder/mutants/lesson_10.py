@@ -219,6 +219,13 @@ _SEARCH = [
         ("        alpha *= rho\n", "        rejected = alpha\n        alpha *= rho\n"),
         ("    return alpha", "    return rejected")),
         r"last REJECTED step"),
+    Mutant("backtracking", "every trial step evaluated up front, the first accepted kept", _p(
+        "backtracking",
+        ("    alpha = alpha0\n    while f(x + alpha * d) > fx + c * alpha * slope:\n"
+         "        alpha *= rho\n    return alpha",
+         "    alphas = [alpha0 * rho**j for j in range(40)]\n"
+         "    return [a for a in alphas if f(x + a * d) <= fx + c * a * slope][0]")),
+        r"evaluated f"),
 ]
 
 _SEARCH_ALT = [
