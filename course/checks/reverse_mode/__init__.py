@@ -91,7 +91,7 @@ def check_var_ops(Var: type, *, seed: int = 0, trials: int = 10) -> None:
     r"""``Var`` records + - * / ** and unary - with the right values and local derivatives.
 
     Each operator is tested alone (Vars and plain numbers on either side), then in
-    expressions, including the seed :math:`x^2 y + y + 2` (42, with gradient (24, 10) at
+    expressions, including the running example :math:`x^2 y + y + 2` (42, with gradient (24, 10) at
     (3, 4)). Gradients are read from the graph by the checker's own reverse sweep over
     ``parents`` and compared with ``jax.grad``.
     """
@@ -173,7 +173,7 @@ def check_backward(Var: type, *, seed: int = 0, trials: int = 10) -> None:
     so following all :math:`2^{16}` paths is caught at once), a chain 20,000 nodes deep
     (run with the recursion limit at most 5,000, so only an iterative sort passes), and
     random graphs whose adjoints come from ``numpy.linalg.solve``.
-    Then the seed example built with the student's operators: 42, 24, 10.
+    Then the running example built with the student's operators: 42, 24, 10.
     """
     _require_class(Var)
     budget = _Budget()

@@ -1,5 +1,6 @@
 """``backward`` probed on graphs the checker builds itself: a subclass of the student's
-``Var`` whose ``grad`` counts its writes, the recursion limit, and the seed example.
+``Var`` whose ``grad`` counts its writes, the recursion limit, and the running example
+x**2*y + y + 2.
 """
 
 from __future__ import annotations
@@ -33,10 +34,6 @@ from .oracles import _adjoints
 _ON_CHECKER_GRAPH = "backward on the checker's graph"
 
 
-class _RepeatedWork(CheckFailed):
-    """Raised from inside the student's backward once it writes grads too often."""
-
-
 class _Budget:
     """Counts writes to ``grad`` of checker nodes; raises once a limit is passed."""
 
@@ -57,7 +54,8 @@ class _Budget:
             self.writes += 1
             if self.writes > self.limit:
                 self.active = False
-                raise _RepeatedWork(self.message.format(writes=self.writes))
+                # a plain CheckFailed: its class name heads the traceback students see
+                raise CheckFailed(self.message.format(writes=self.writes))
 
 
 def _node_class(Var: type, budget: _Budget) -> type:
