@@ -327,7 +327,6 @@ def _check_jacobian(student: Callable, name: str, *, seed: int, trials: int, row
                                                           if rows else "jax.jvp, column by column"))
         where = f"{name}(f, x) for {case.label()} at x = {fmt(case.x)}"
         expected = _jac_oracle(case)
-        value = np.asarray(case.jnp_fn()(case.x), dtype=np.float64)
         if got.shape != expected.shape:
             hint = ""
             if got.shape == expected.T.shape and case.m != case.n:
@@ -336,7 +335,8 @@ def _check_jacobian(student: Callable, name: str, *, seed: int, trials: int, row
             raise CheckFailed(f"{where} has shape {got.shape}; expected (m, n) = "
                               f"{expected.shape}.{hint}")
         expect_close(got, expected, what=f"`{name}`", inputs={"f": probe, "x": case.x},
-                     tolerance=EXACT, mistakes=lambda e=expected, y=value: _jacobian_mistakes(e, y))
+                     tolerance=EXACT, mistakes=lambda e=expected, c=case: _jacobian_mistakes(
+                         e, np.asarray(c.jnp_fn()(c.x), dtype=np.float64)))
         _jacobian_cost(name, case, traced, concrete, rows=rows, where=where)
     return len(cases)
 
@@ -1057,13 +1057,15 @@ _NEWTON_LABELS = ("logsumexp(A x) + |x|**2 / 2 + a.x", "sum log cosh(A x - a) + 
 
 
 @functools.cache
-def _newton_oracle(kind: int) -> tuple[Callable, Callable, Callable]:
+def _newton_oracle(kind: int) -> Callable:
+    """Gradient and Hessian of a test function, one compiled program per kind."""
     jax, jnp = _jax()
 
     def f(A, a, x):
         return _newton_small(kind, A, a, jnp)(x)
 
-    return jax.jit(f), jax.jit(jax.grad(f, argnums=2)), jax.jit(jax.hessian(f, argnums=2))
+    return jax.jit(lambda A, a, x: (jax.grad(f, argnums=2)(A, a, x),
+                                    jax.hessian(f, argnums=2)(A, a, x)))
 
 
 def _big_newton(jnp, d, s, t):
@@ -1135,11 +1137,9 @@ def check_newton_cg_step(newton_cg_step: Callable, *, seed: int = 0, trials: int
         n = len(x)
         f = _test_function("newton", kind, A, a)
         label = f"f(x) = {_NEWTON_LABELS[kind]} (n = {n})"
-        value, grad, hessian = _newton_oracle(kind)
-        g = np.asarray(grad(A, a, x), dtype=np.float64)
-        H = np.asarray(hessian(A, a, x), dtype=np.float64)
+        g, H = (np.asarray(part, dtype=np.float64) for part in _newton_oracle(kind)(A, a, x))
         direction = np.linalg.solve(H, -g)
-        ev = lambda y, c=(A, a), v=value: float(v(*c, y))  # noqa: E731
+        ev = lambda y, f=f: float(f(y))  # noqa: E731 - the compiled test function itself
         alpha = armijo(ev, x, direction, g)
         expected = x + alpha * direction
         _check_newton_once(newton_cg_step, f, x, label, expected,
