@@ -87,6 +87,10 @@ _SOFTPLUS = [
     Mutant("softplus", "the library softplus instead of a custom_jvp", '''\
 softplus = jax.nn.softplus
 ''', r"not a jax\.custom_jvp"),
+    Mutant("softplus", "the stable formula as a plain function (no custom_jvp)",
+           _p("softplus", ("@jax.custom_jvp\n", ""),
+              ("@softplus.defjvp\n", "")),
+           r"not a jax.custom_jvp"),
 ]
 
 _SOFTPLUS_ALT = [
@@ -153,6 +157,11 @@ _CLIP = [
            _p("clip_gradient", ("jnp.clip(g, lo, hi)",
                                 "g * jnp.minimum(1.0, hi / jnp.linalg.norm(g))")),
            r"norm was clipped"),
+    Mutant("clip_gradient", "jnp.clip on x, no custom_vjp",
+           _p("clip_gradient", ("@jax.custom_vjp\n", ""),
+              ("    return x\n", "    return jnp.clip(x, lo, hi)\n"),
+              ("clip_gradient.defvjp(clip_gradient_fwd, clip_gradient_bwd)", "")),
+           r"not a jax.custom_vjp"),
 ]
 
 _CLIP_ALT = [
@@ -210,6 +219,15 @@ def straight_through_round(x):
     """Round forward, identity backward."""
     return x + jax.lax.stop_gradient(jnp.round(x) - x)
 ''', r"not a jax\.custom_vjp"),
+    Mutant("straight_through_round", "the backward pass returns the input x",
+           _p("straight_through_round", ("return jnp.round(x), None", "return jnp.round(x), x"),
+              ("    return (g,)", "    return (residuals,)")),
+           r"returned the input x"),
+    Mutant("straight_through_round", "the forward pass does not round",
+           _p("straight_through_round",
+              ("    return jnp.round(x)\n    ### END", "    return x\n    ### END"),
+              ("return jnp.round(x), None", "return x, None")),
+           r"must round"),
 ]
 
 _STE_ALT = [
@@ -336,6 +354,9 @@ def fixed_point_grad(g, x_star, theta):
         return jax.lax.fori_loop(0, 1000, lambda i, x: g(x, theta), jnp.asarray(x_star))
     return np.asarray(jax.jacfwd(solve)(theta))
 ''', r"converges very slowly or not at all"),
+    Mutant("fixed_point_grad", "overall sign: (dg/dx - I)",
+           _p("fixed_point_grad", (_FP_SOLVE, "dg_dx - jnp.eye(len(x_star)), dg_dtheta")),
+           r"overall sign"),
 ]
 
 _FIXED_ALT = [
@@ -401,6 +422,11 @@ def ridge_hypergrad(X, y, lam, X_val, y_val):
         return jnp.mean((X_val @ w - y_val) ** 2)
     return float(jax.grad(loss)(lam))
 ''', r"unrolled for any practical"),
+    Mutant("ridge_hypergrad", "the penalty taken as lam/2 norm(w)**2",
+           _p("ridge_hypergrad", ("A = X.T @ X + lam * np.eye(X.shape[1])",
+                                  "A = X.T @ X + 0.5 * lam * np.eye(X.shape[1])"),
+              ("dw_dlam = -np.linalg.solve(A, w)", "dw_dlam = -0.5 * np.linalg.solve(A, w)")),
+           r"no factor 1/2"),
 ]
 
 _RIDGE_ALT = [
