@@ -40,18 +40,20 @@ from course.functions import SCALAR_FUNCTIONS
 from .answers import _check_no_leak, _grad_answer, _grad_function, _neuron_answer
 from .cases import _check_cases, _new_var_facts, _student_namespace
 from .generators import (
+    GRAPH_EDGES,
     _chain_graph,
     _diamond_chain,
     _diamond_graph,
     _function_points,
     _grad_cases,
     _points,
-    _random_graph,
+    _random_graphs,
     _square_graph,
 )
-from .graphs import _GRAD, DEEP, DIAMONDS, _new_var, _require_class
 
-# The checkers' tests reach these helpers as attributes of the package.
+# `name as name`: helpers the checkers' tests reach as attributes of this package.
+from .generators import _random_graph as _random_graph
+from .graphs import _GRAD, DEEP, DIAMONDS, _new_var, _require_class
 from .graphs import _graph_gradients as _graph_gradients
 from .oracles import _adjoints as _adjoints
 from .oracles import _one_neuron_grads, _oracle_table
@@ -172,7 +174,9 @@ def check_backward(Var: type, *, seed: int = 0, trials: int = 10) -> None:
     shared node of ``x * x``, a diamond, 16 diamonds in a row (``grad`` writes are counted,
     so following all :math:`2^{16}` paths is caught at once), a chain 20,000 nodes deep
     (run with the recursion limit at most 5,000, so only an iterative sort passes), and
-    random graphs whose adjoints come from ``numpy.linalg.solve``.
+    random graphs whose adjoints come from ``numpy.linalg.solve``, among them one of each
+    edge kind (a parent listed twice, two paths, an unused input, a local derivative of 0,
+    grads held before backward starts).
     Then the running example built with the student's operators: 42, 24, 10.
     """
     _require_class(Var)
@@ -191,7 +195,7 @@ def check_backward(Var: type, *, seed: int = 0, trials: int = 10) -> None:
     Node = made[0] if made else None  # in replay, nothing uses it: its calls are replayed
     rng = np.random.default_rng(seed)
     graphs = [_chain_graph(), _square_graph(), _diamond_graph(), _diamond_chain(DIAMONDS)]
-    graphs += [_random_graph(rng) for _ in range(trials)]
+    graphs += _random_graphs(rng, trials)
     for graph in graphs:
         _check_graph_backward(Node, budget, graph)
     _check_deep(Node, budget, DEEP)
@@ -200,7 +204,8 @@ def check_backward(Var: type, *, seed: int = 0, trials: int = 10) -> None:
     passed(
         "backward",
         f"{len(graphs) + 1} graphs (x * x, a diamond, {DIAMONDS} diamonds in a row, "
-        f"{trials} random) with each node visited once, a chain {DEEP} deep, and "
+        f"{len(GRAPH_EDGES)} random with edge cases, {trials} random) with each node visited "
+        "once, a chain {DEEP} deep, and "
         f"x**2*y + y + 2 built with your Var: 42, 24, 10; {DEEP} additions `v + 1.0`",
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from course.checking import (
 )
 from course.functions import SCALAR_FUNCTIONS, VECTOR_FUNCTIONS
 
+from .oracles import _adjoints, _swept
 from .rules import _bind, _Case
 
 
@@ -56,6 +57,8 @@ class _Graph:
     edges: list[tuple[int, int, float]]
     output: int
     mistakes: Callable[[np.ndarray], list[Mistake]] = lambda expected: []
+    #: grads some nodes already carry when backward starts (node index -> grad)
+    initial: dict[int, float] = field(default_factory=dict)
 
     def build(self, Node: type) -> list[Any]:
         parents: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(self.values))}
@@ -64,6 +67,8 @@ class _Graph:
         nodes: list[Any] = []
         for i, value in enumerate(self.values):  # parents always come first
             nodes.append(Node(value, tuple((nodes[p], d) for p, d in parents[i])))
+        for i, grad in self.initial.items():
+            nodes[i].grad = grad
         return nodes
 
 
@@ -135,6 +140,93 @@ def _random_graph(rng: np.random.Generator) -> _Graph:
             edges.append((child, parent, float(np.round(rng.uniform(-2, 2), 3))))
     values = list(np.round(rng.uniform(-2, 2, n_nodes), 3))
     return _Graph("a random graph", values, edges, n_nodes - 1)
+
+
+# ------------------------------------------------------------ graph edge cases
+#
+# A random graph meets these by chance only. Every batch of random graphs holds one graph
+# of each kind, made from a random graph (drawn from a child generator, so that the random
+# graphs of a seed stay the same).
+
+
+def _parallel_edge(graph: _Graph, rng: np.random.Generator) -> _Graph:
+    """A child lists one parent twice (as ``x * x`` does): both contributions add up."""
+    child, parent, _ = graph.edges[int(rng.integers(len(graph.edges)))]
+    local = float(np.round(rng.uniform(-2, 2), 3))
+    return replace(graph, name="a random graph where a node lists one parent twice",
+                   edges=[*graph.edges, (child, parent, local)])
+
+
+def _shared_node(graph: _Graph, rng: np.random.Generator) -> _Graph:
+    """A new output fed by the old one and by one of its parents: two paths from there."""
+    old = graph.output
+    parents = [p for c, p, _ in graph.edges if c == old]
+    shared = parents[int(rng.integers(len(parents)))]
+    new = len(graph.values)
+    locals_ = np.round(rng.uniform(-2, 2, 2), 3)
+    return replace(graph, name="a random graph where a node reaches the output by two paths",
+                   values=[*graph.values, float(np.round(rng.uniform(-2, 2), 3))],
+                   edges=[*graph.edges, (new, old, float(locals_[0])),
+                          (new, shared, float(locals_[1]))], output=new)
+
+
+def _unused_input(graph: _Graph, rng: np.random.Generator) -> _Graph:
+    """An extra input (node 0) that nothing uses: its adjoint is 0."""
+    return replace(graph, name="a random graph with an input the output does not use",
+                   values=[float(np.round(rng.uniform(-2, 2), 3)), *graph.values],
+                   edges=[(c + 1, p + 1, d) for c, p, d in graph.edges],
+                   output=graph.output + 1)
+
+
+def _zero_local(graph: _Graph, rng: np.random.Generator) -> _Graph:
+    """One local derivative is 0 (as relu'(z) for z < 0): that path passes nothing on."""
+    k = int(rng.integers(len(graph.edges)))
+    edges = [(c, p, 0.0 if i == k else d) for i, (c, p, d) in enumerate(graph.edges)]
+    return replace(graph, name="a random graph with a local derivative of 0", edges=edges)
+
+
+def _carried_state(graph: _Graph, rng: np.random.Generator) -> _Graph:
+    """Nodes that already carry a grad when backward starts: backward seeds the output with
+    ``= 1.0`` and adds to every other node's grad with ``+=``, on top of what it held."""
+    n = len(graph.values)
+    held = [graph.output, *rng.choice(n, size=min(n, 3), replace=False).tolist()]
+    initial = {int(i): float(np.round(rng.uniform(-2, 2), 3)) for i in held}
+
+    def mistakes(expected: np.ndarray) -> list[Mistake]:
+        swept = _swept(graph.edges, graph.output)
+        kept = {i: g for i, g in initial.items() if i not in swept}
+        return [Mistake(
+            "backward threw away the grads the nodes already held: it adds to them with `+=` "
+            "(only the output is seeded with `self.grad = 1.0`); do not reset grads to 0.",
+            value) for value in (_adjoints(n, graph.edges, graph.output, kept),
+                                 _adjoints(n, graph.edges, graph.output))]
+
+    return replace(graph, name="a random graph whose nodes already hold grads "
+                   f"{ {i: initial[i] for i in sorted(initial)} }", initial=initial,
+                   mistakes=mistakes)
+
+
+#: Edge kinds of random graphs: ``name -> (holds(graph), make(graph, rng))``.
+GRAPH_EDGES: dict[str, tuple[Callable[[_Graph], bool],
+                             Callable[[_Graph, np.random.Generator], _Graph]]] = {
+    "a node that lists one parent twice": (
+        lambda g: len({(c, p) for c, p, _ in g.edges}) < len(g.edges), _parallel_edge),
+    "a node that reaches the output by two paths": (
+        lambda g: any(len({c for c, p2, _ in g.edges if p2 == p}) > 1 for _, p, _ in g.edges),
+        _shared_node),
+    "an input the output does not use": (
+        lambda g: any(i != g.output and not any(p == i for _, p, _ in g.edges)
+                      for i in range(len(g.values))), _unused_input),
+    "a local derivative of 0": (lambda g: any(d == 0 for _, _, d in g.edges), _zero_local),
+    "nodes that already hold a grad": (lambda g: bool(g.initial), _carried_state),
+}
+
+
+def _random_graphs(rng: np.random.Generator, trials: int) -> list[_Graph]:
+    """One random graph of each edge kind, then ``trials`` random graphs."""
+    edges = rng.spawn(1)[0]
+    return [*(make(_random_graph(edges), edges) for _, make in GRAPH_EDGES.values()),
+            *(_random_graph(rng) for _ in range(trials))]
 
 
 # ---------------------------------------------------------------- grad's functions

@@ -63,14 +63,38 @@ def _leak_example_grads(x: float, y: float) -> np.ndarray:
     return np.array([float(g) for g in grads])
 
 
-def _adjoints(n_nodes: int, edges: list[tuple[int, int, float]], output: int) -> np.ndarray:
+def _swept(edges: list[tuple[int, int, float]], output: int) -> set[int]:
+    """The nodes a backward pass from ``output`` visits: the output and its ancestors."""
+    parents: dict[int, list[int]] = {}
+    for child, parent, _ in edges:
+        parents.setdefault(child, []).append(parent)
+    swept, stack = {output}, [output]
+    while stack:
+        for parent in parents.get(stack.pop(), []):
+            if parent not in swept:
+                swept.add(parent)
+                stack.append(parent)
+    return swept
+
+
+def _adjoints(n_nodes: int, edges: list[tuple[int, int, float]], output: int,
+              initial: dict[int, float] | None = None) -> np.ndarray:
     r"""Adjoints :math:`\bar v` of all nodes: solve :math:`(I - L^\top)\bar v = e_{out}`.
 
-    ``edges`` holds ``(child, parent, local)``; parallel edges add up in ``L``.
+    ``edges`` holds ``(child, parent, local)``; parallel edges add up in ``L``. With
+    ``initial`` (grads the nodes hold before backward) the sweep adds to them, and the
+    output is seeded with 1: the right-hand side is ``initial`` with its output entry 1
+    (the output has no children, so its row of :math:`L^\top` is 0). Only the nodes the
+    sweep visits -- the output and its ancestors -- pass their grads on, so ``L`` keeps
+    the edges out of those (without ``initial`` the others have adjoint 0 anyway).
     """
+    swept = _swept(edges, output)
     L = np.zeros((n_nodes, n_nodes))
     for child, parent, local in edges:
-        L[child, parent] += local
+        if child in swept:
+            L[child, parent] += local
     e = np.zeros(n_nodes)
+    for node, grad in (initial or {}).items():
+        e[node] = grad
     e[output] = 1.0
     return np.linalg.solve(np.eye(n_nodes) - L.T, e)

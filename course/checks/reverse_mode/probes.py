@@ -146,7 +146,7 @@ def _check_graph_backward(Node: type | None, budget: _Budget, graph: _Graph) -> 
         return [float(as_float_array(node.grad, what="a node's grad")) for node in nodes]
 
     got = np.array(call(grads, name=_ON_CHECKER_GRAPH).value, dtype=np.float64)
-    expected = _adjoints(n_nodes, graph.edges, graph.output)
+    expected = _adjoints(n_nodes, graph.edges, graph.output, graph.initial)
     expect_close(
         got[graph.output], 1.0, what="the output's grad after backward",
         hint="backward must seed the output with `self.grad = 1.0`.",
