@@ -205,7 +205,7 @@ def check_backward(Var: type, *, seed: int = 0, trials: int = 10) -> None:
         "backward",
         f"{len(graphs) + 1} graphs (x * x, a diamond, {DIAMONDS} diamonds in a row, "
         f"{len(GRAPH_EDGES)} random with edge cases, {trials} random) with each node visited "
-        "once, a chain {DEEP} deep, and "
+        f"once, a chain {DEEP} deep, and "
         f"x**2*y + y + 2 built with your Var: 42, 24, 10; {DEEP} additions `v + 1.0`",
     )
 
