@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 
-import nbformat
 import pytest
 from adversarial.cases import CASES, Case
+from adversarial.edits import assert_scores, submit_edited
 from conftest import solution_notebook
 
-from autograder import notebooks
 from autograder.config import REPO_ROOT
 from autograder.sandbox import processes_of, sandbox_uid
 
@@ -38,22 +37,14 @@ def test_hostile_submission_is_contained(case: Case, hardened_course, tmp_path):
     course = hardened_course
     course.generate(LESSON)
     source = solution_notebook(LESSON)
-    nb = notebooks.read(source)
     context = {"repo": str(REPO_ROOT), "course": str(course.root),
                "gradebook": course.db_url.removeprefix("sqlite:///")}
-    case.edit(nb, context)
-    path = tmp_path / source.name
-    nbformat.write(nb, str(path))
-    submitted = course.submit("mallory", LESSON, path)
+    submitted = submit_edited(course, LESSON, source, case.edit, tmp_path, context)
     before = _digest(submitted)
 
     course.autograde(LESSON, "mallory")
 
-    scores = course.cell_scores(LESSON, "mallory")
-    for grade_id, score in scores.items():
-        exercise = grade_id.removesuffix("_check")
-        expected = 0.0 if exercise in case.loses else score.max_score
-        assert score.score == expected, f"{case.name}: {grade_id} scored {score.score}"
+    assert_scores(course.cell_scores(LESSON, "mallory"), case.loses, case.name)
     assert _digest(submitted) == before, "the submission was modified"
     graded = course.autograded / "mallory" / LESSON / source.name
     assert graded.stat().st_size < 20_000_000, "output was not limited"

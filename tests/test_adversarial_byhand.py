@@ -8,9 +8,9 @@ annotations. Honest solutions keep full marks and carry no review flag.
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 from adversarial.byhand_cases import CASES, ByHandCase
+from adversarial.edits import assert_scores, submit_edited
 from conftest import solution_notebook
 
 from autograder import notebooks
@@ -32,12 +32,7 @@ def _grade(course, tmp_path, lesson: str, edit=None) -> tuple[dict, list[str]]:
     """Scores (grade_id -> CellScore) and review lines of the solution, edited by ``edit``."""
     course.generate(lesson)
     source = solution_notebook(lesson)
-    nb = notebooks.read(source)
-    if edit is not None:
-        edit(nb)
-    path = tmp_path / source.name
-    nbformat.write(nb, str(path))
-    course.submit("mallory", lesson, path)
+    submit_edited(course, lesson, source, edit, tmp_path)
     course.autograde(lesson, "mallory")
     graded = notebooks.read(course.autograded / "mallory" / lesson / source.name)
     return course.cell_scores(lesson, "mallory"), notebooks.annotations(graded)["review"]
@@ -53,10 +48,7 @@ def test_honest_solution_keeps_full_marks_and_no_flag(lesson, course, tmp_path):
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_evasion_scores_zero_or_is_flagged(case: ByHandCase, course, tmp_path):
     scores, reviews = _grade(course, tmp_path, case.lesson, case.edit)
-    for grade_id, score in scores.items():
-        exercise = notebooks.exercise_of(grade_id, [g.removesuffix("_check") for g in scores])
-        expected = 0.0 if exercise in case.loses else score.max_score
-        assert score.score == expected, f"{case.name}: {grade_id} scored {score.score}"
+    assert_scores(scores, case.loses, case.name)
     for where, what in case.flags:
         assert any(where in line and what in line for line in reviews), (case.name, reviews)
     if not case.flags:

@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import sys
 
-import nbformat
 import pytest
+from adversarial.edits import assert_scores, submit_edited
 from adversarial.kernel_cases import CASES, KernelCase
 
 from autograder import notebooks
@@ -91,12 +91,9 @@ def test_kernel_attack_or_fault_is_contained(case: KernelCase, course_with_own_s
     notebook = lesson(LESSON).source_in(source)
     watched = {path: _digest(path) for path in (target, notebook, folder / "keep.txt")}
 
-    nb = notebooks.read(notebook)
-    case.edit(nb, {"record_env": recording.RECORD_ENV, "target": str(target),
-                   "notebook": str(notebook), "folder": str(folder)})
-    path = tmp_path / notebook.name
-    nbformat.write(nb, str(path))
-    submitted = course.submit("mallory", LESSON, path)
+    context = {"record_env": recording.RECORD_ENV, "target": str(target),
+               "notebook": str(notebook), "folder": str(folder)}
+    submitted = submit_edited(course, LESSON, notebook, case.edit, tmp_path, context)
     before = _digest(submitted)
 
     measured = grade_in_own_process(course, source, tmp_path / "release")
@@ -105,10 +102,7 @@ def test_kernel_attack_or_fault_is_contained(case: KernelCase, course_with_own_s
 
     scores = course.cell_scores(LESSON, "mallory")
     assert len(scores) == 5
-    for grade_id, score in scores.items():
-        exercise = grade_id.removesuffix("_check")
-        expected = 0.0 if exercise in case.loses else score.max_score
-        assert score.score == expected, f"{case.name}: {grade_id} scored {score.score}"
+    assert_scores(scores, case.loses, case.name)
     assert _digest(submitted) == before, "the submission was modified"
     for watched_path, digest in watched.items():
         assert _digest(watched_path) == digest, f"{watched_path} was changed"

@@ -7,10 +7,9 @@ so a case also proves that one bad cell does not take the rest of the notebook d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from autograder import notebooks
+from adversarial.edits import Edit, append_cell, append_to_answer, replace_answer
 
 WRONG_MSE = "def mse(actual, guess):\n    return 0.0\n"
 
@@ -18,34 +17,10 @@ WRONG_MSE = "def mse(actual, guess):\n    return 0.0\n"
 @dataclass(frozen=True)
 class Case:
     name: str
-    edit: Callable  # (notebook, context) -> None
+    edit: Edit  # (notebook, context) -> None
     loses: tuple[str, ...]
     description: str
     needs_root: bool = False
-
-
-def answer_cell(nb, grade_id: str):
-    return next(c for c in nb.cells if notebooks.nbgrader_meta(c).get("grade_id") == grade_id)
-
-
-def replace_answer(grade_id: str, source: str):
-    def edit(nb, context):
-        answer_cell(nb, grade_id).source = source.format(**context)
-    return edit
-
-
-def append_to_answer(grade_id: str, source: str):
-    def edit(nb, context):
-        answer_cell(nb, grade_id).source += "\n" + source.format(**context)
-    return edit
-
-
-def add_cell(source: str):
-    def edit(nb, context):
-        from nbformat.v4 import new_code_cell
-
-        nb.cells.append(new_code_cell(source.format(**context)))
-    return edit
 
 
 CASES = [
@@ -88,7 +63,7 @@ CASES = [
         "                exec(''.join(cell['source']))\n"
         "    except OSError:\n        pass\n")),
         ("mse",), "tries to copy the instructor's solution from solutions/", needs_root=True),
-    Case("writes-gradebook", add_cell(
+    Case("writes-gradebook", append_cell(
         "import glob\n"
         "for path in glob.glob({course!r} + '/**/*.db', recursive=True) + [{gradebook!r}]:\n"
         "    try:\n        open(path, 'r+b').write(b'corrupted' * 1000)\n"
@@ -106,10 +81,10 @@ CASES = [
         "import numpy as np\ndef hessian_f(x, y):\n"
         "    hog = np.ones(4 * 10**9)\n    return hog[:4].reshape(2, 2)\n")),
         ("hessian_f",), "allocates 32 GB"),
-    Case("huge-output", add_cell(
+    Case("huge-output", append_cell(
         "import sys\nfor _ in range(300):\n    sys.stdout.write('x' * 1_000_000)\n"),
         (), "prints 300 MB"),
-    Case("fork-bomb", add_cell(
+    Case("fork-bomb", append_cell(
         "import os, time\n"
         "for _ in range(5000):\n"
         "    try:\n"

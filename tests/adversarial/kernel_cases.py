@@ -16,16 +16,15 @@ notebook of the lesson), ``folder`` (a folder outside the course).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from nbformat.v4 import new_code_cell
+from adversarial.edits import Edit, append_cell, insert_before, replace_answer
 
 
 @dataclass(frozen=True)
 class KernelCase:
     name: str
-    edit: Callable  # (notebook, context) -> None
+    edit: Edit  # (notebook, context) -> None
     loses: tuple[str, ...]
     description: str
     needs_root: bool = False
@@ -33,31 +32,6 @@ class KernelCase:
     note: str | None = None
     #: Seconds the whole grading run may take (the cell timeout is 20 s).
     max_seconds: float = 120
-
-
-def before(grade_id: str, source: str):
-    """Insert a code cell running ``source`` just before the cell ``grade_id``."""
-    def edit(nb, context):
-        index = next(i for i, c in enumerate(nb.cells)
-                     if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
-        nb.cells.insert(index, new_code_cell(source.format(**context)))
-    return edit
-
-
-def at_end(source: str):
-    """Append a code cell running ``source`` (after every test cell)."""
-    def edit(nb, context):
-        nb.cells.append(new_code_cell(source.format(**context)))
-    return edit
-
-
-def in_answer(grade_id: str, source: str):
-    """Replace the answer cell ``grade_id`` by ``source``."""
-    def edit(nb, context):
-        cell = next(c for c in nb.cells
-                    if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
-        cell.source = source.format(**context)
-    return edit
 
 
 #: The kernel's side of an attack on its log. The commands run in a shell, so that they
@@ -75,24 +49,24 @@ def _link(target: str) -> str:
 
 LOG_CASES = [
     KernelCase("log-symlink-to-root-only-file",
-               before("relu_prime_check", _link("{target!r}")),
+               insert_before("relu_prime_check", _link("{target!r}")),
                ("relu_prime",), "the log becomes a link to a file only root can write; the "
                "grader must not write into it", needs_root=True),
     KernelCase("log-symlink-to-source-notebook",
-               before("relu_prime_check", _link("{notebook!r}")),
+               insert_before("relu_prime_check", _link("{notebook!r}")),
                ("relu_prime",), "the log becomes a link to the course's source notebook",
                needs_root=True),
-    KernelCase("log-symlink-to-dev-zero", at_end(_link("'/dev/zero'")),
+    KernelCase("log-symlink-to-dev-zero", append_cell(_link("'/dev/zero'")),
                (), "the log becomes a link to an endless device"),
-    KernelCase("log-fifo", at_end(FIFO), (), "the log becomes a named pipe nobody writes to"),
-    KernelCase("log-fifo-before-a-test", before("relu_prime_check", FIFO),
+    KernelCase("log-fifo", append_cell(FIFO), (), "the log becomes a named pipe nobody writes to"),
+    KernelCase("log-fifo-before-a-test", insert_before("relu_prime_check", FIFO),
                ("relu_prime",), "the log becomes a named pipe before a test cell: the kernel "
                "blocks on its own log, the grader does not", max_seconds=150),
-    KernelCase("log-deleted", at_end(LOG + "sh('rm -f \"$0\"', log)\n"),
+    KernelCase("log-deleted", append_cell(LOG + "sh('rm -f \"$0\"', log)\n"),
                (), "the log is deleted after the tests"),
-    KernelCase("log-truncated", at_end(LOG + "sh(': > \"$0\"', log)\n"),
+    KernelCase("log-truncated", append_cell(LOG + "sh(': > \"$0\"', log)\n"),
                (), "the log is emptied after the tests"),
-    KernelCase("log-garbage-and-forged-markers", at_end(
+    KernelCase("log-garbage-and-forged-markers", append_cell(
         LOG + "with open('forged', 'wb') as f:\n"
         "    f.write(b'\\x00\\xff garbage {{not json\\n' * 1000)\n"
         "    for cell in ['mse_check', 'grad_f_check', 'relu_prime_check']:\n"
@@ -100,53 +74,53 @@ LOG_CASES = [
         " % cell).encode())\n"
         "sh('cat forged >> \"$0\"', log)\n"),
         (), "garbage and forged cell markers appended after the tests"),
-    KernelCase("log-250-mb", at_end(
+    KernelCase("log-250-mb", append_cell(
         LOG + "sh('head -c 250000000 /dev/zero | tr \"\\\\0\" y >> \"$0\"', log)\n"),
         (), "250 MB appended to the log after the tests"),
-    KernelCase("log-flooded-inside-a-test", in_answer("sigmoid_prime", (
+    KernelCase("log-flooded-inside-a-test", replace_answer("sigmoid_prime", (
         LOG + "import numpy as np\n"
         "def sigmoid_prime(z):\n"
         "    sh('head -c 10000000 /dev/zero | tr \"\\\\0\" \" \" >> \"$0\"', log)\n"
         "    s = 0.5 * (1 + np.tanh(np.asarray(z, dtype=float) / 2))\n"
         "    return s * (1 - s)\n")),
         ("sigmoid_prime",), "the function under test adds 10 MB to the log at every call"),
-    KernelCase("connection-file-symlink-then-crash", in_answer("sigmoid_prime", (
+    KernelCase("connection-file-symlink-then-crash", replace_answer("sigmoid_prime", (
         "import os, subprocess\n"
         "subprocess.run(['sh', '-c', 'rm -f .kernel-connection.json && '\n"
         "                'ln -s \"$0\" .kernel-connection.json', {target!r}])\n"
         "os._exit(1)\n")),
         ("sigmoid_prime",), "the connection file becomes a link to a root-only file, then "
         "the kernel dies: the restart must not write through it", needs_root=True),
-    KernelCase("workdir-links-outside", at_end(
+    KernelCase("workdir-links-outside", append_cell(
         "import os\nos.symlink({folder!r}, 'escape')\nos.symlink({target!r}, 'secret')\n"
         "os.symlink('/', 'root')\n"),
         (), "links out of the kernel's folder: cleaning it up must not follow them"),
 ]
 
 FAULT_CASES = [
-    KernelCase("ignores-sigint-at-top-level", before("grad_f", (
+    KernelCase("ignores-sigint-at-top-level", insert_before("grad_f", (
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "while True:\n    pass\n")),
         (), "a cell ignores interrupts and spins: killed after its timeout, the rest graded",
         max_seconds=150),
-    KernelCase("ignores-sigint-in-function", in_answer("grad_f", (
+    KernelCase("ignores-sigint-in-function", replace_answer("grad_f", (
         "import signal\n"
         "def grad_f(x, y):\n"
         "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "    while True:\n        pass\n")),
         ("grad_f",), "the graded function ignores interrupts and spins", max_seconds=150),
-    KernelCase("swallows-keyboard-interrupt", in_answer("hessian_f", (
+    KernelCase("swallows-keyboard-interrupt", replace_answer("hessian_f", (
         "def hessian_f(x, y):\n"
         "    while True:\n"
         "        try:\n            while True:\n                pass\n"
         "        except KeyboardInterrupt:\n            pass\n")),
         ("hessian_f",), "the graded function catches every interrupt and goes on",
         max_seconds=150),
-    KernelCase("keeps-a-big-global", before("grad_f", (
+    KernelCase("keeps-a-big-global", insert_before("grad_f", (
         "import numpy as np\nhog = np.ones(220_000_000)\n")),
         (), "a cell keeps 1.7 GB in a global: the kernel is restarted without it",
         note="kernel was restarted"),
-    KernelCase("children-keep-memory", before("grad_f", (
+    KernelCase("children-keep-memory", insert_before("grad_f", (
         "import os, time\nimport numpy as np\n"
         "for _ in range(3):\n"
         "    if os.fork() == 0:\n"
@@ -154,19 +128,20 @@ FAULT_CASES = [
         "time.sleep(3)\n")),
         (), "three forked children keep 640 MB each: counted together",
         note="kernel was restarted"),
-    KernelCase("one-huge-print", before("grad_f", "print('x' * 400_000_000)\n"),
+    KernelCase("one-huge-print", insert_before("grad_f", "print('x' * 400_000_000)\n"),
                (), "one 400 MB print"),
-    KernelCase("huge-display", at_end(
+    KernelCase("huge-display", append_cell(
         "from IPython.display import HTML, display\n"
         "display(HTML('<p>' + 'x' * 200_000_000 + '</p>'))\n"),
         (), "a 200 MB rich output"),
-    KernelCase("huge-error-message", before("hessian_f", "raise ValueError('x' * 300_000_000)\n"),
+    KernelCase("huge-error-message",
+               insert_before("hessian_f", "raise ValueError('x' * 300_000_000)\n"),
                (), "a 300 MB exception message (the reply itself is too large to take)",
                max_seconds=150),
-    KernelCase("many-megabyte-prints-to-stderr", before("hessian_f", (
+    KernelCase("many-megabyte-prints-to-stderr", insert_before("hessian_f", (
         "import sys\nfor _ in range(400):\n    sys.stderr.write('e' * 1_000_000)\n")),
         (), "400 prints of 1 MB on stderr"),
-    KernelCase("reads-history", at_end(
+    KernelCase("reads-history", append_cell(
         "import glob, os, sqlite3\n"
         "ip = get_ipython()\n"
         "print(In, _ih, Out)\n"
