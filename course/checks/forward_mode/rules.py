@@ -350,6 +350,8 @@ def _tanh_mistakes(a: float, da: float) -> list[_PairMistake]:
         M("d tanh(x) = (1 - tanh(x)**2) dx, not (1 + tanh(x)**2) dx.", t, (1 + t * t) * da),
         M("d tanh(x) = (1 - tanh(x)**2) dx: the tanh must be squared.", t, (1 - t) * da),
         M("d tanh(x) = dx / cosh(x)**2: the square is missing.", t, da / math.cosh(a)),
+        M("d tanh(x) = (1 - tanh(x)**2) dx: square tanh(a), the value part, not a itself "
+          "(1 - a**2 is what you computed).", t, (1 - a * a) * da),
     ]
 
 
