@@ -53,7 +53,8 @@ def _rules(forbidden: frozenset[str], task: str, **names: tuple[str, ...]) -> di
 
 
 _DERIVATIVE = "compute the derivative by hand"
-#: Answer cell grade_id -> rule. Grade ids are unique across the course. Read-only, so that
+#: Answer cell grade_id -> rule. A grade id names one exercise across the course (lesson
+#: 09 re-checks lesson 08's adam_step under the same id and rule). Read-only, so that
 #: a submission cannot switch a rule off in its kernel.
 BY_HAND: Mapping[str, ByHand] = MappingProxyType({
     # 01: the derivatives of f and of the activations, worked out on paper

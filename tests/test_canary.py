@@ -164,8 +164,9 @@ def test_an_unreadable_graded_notebook_costs_only_its_submission(scratch_course,
 
 def test_exercise_scores_follow_nbgrader():
     nb = notebooks.read(solution_notebook(LESSON))
-    assert classgrade.exercise_scores(nb) == {e: (1.0, 1.0) for e in (
-        "mse", "grad_f", "hessian_f", "sigmoid_prime", "relu_prime")}
+    assert classgrade.exercise_scores(nb) == {
+        "mse": (1.0, 1.0), "grad_f": (2.0, 2.0), "hessian_f": (2.0, 2.0),
+        "sigmoid_prime": (1.0, 1.0), "relu_prime": (1.0, 1.0)}
 
 
 # ------------------------------------------------------------- CSV hygiene (fast)
@@ -289,10 +290,16 @@ def test_a_release_that_scores_stops_the_run(tmp_path):
 
 @pytest.mark.slow
 def test_grade_command_refuses_when_the_solution_cannot_pass(tmp_path, monkeypatch, capsys):
-    """Cells stopped after one second: the solution cannot score, so nothing is written."""
-    course = Course(tmp_path / "course", source_directory=REPO_ROOT / "solutions",
-                    release_directory=tmp_path / "course" / "release", cell_timeout=1,
-                    notebook_timeout=8)
+    """A solution whose mse is wrong cannot score full marks, so nothing is written."""
+    source = tmp_path / "solutions"
+    shutil.copytree(REPO_ROOT / "solutions", source)
+    (broken,) = (source / LESSON).glob("*.ipynb")
+    text = broken.read_text()
+    right = "return float(np.mean((actual - guess) ** 2))"
+    assert right in text
+    broken.write_text(text.replace(right, "return float(np.mean(actual - guess) ** 2)"))
+    course = Course(tmp_path / "course", source_directory=source,
+                    release_directory=tmp_path / "course" / "release")
     monkeypatch.setattr("autograder.grading.Course", lambda: course)
     monkeypatch.chdir(tmp_path)
     submissions = tmp_path / "from" / "1001"
@@ -303,6 +310,7 @@ def test_grade_command_refuses_when_the_solution_cannot_pass(tmp_path, monkeypat
     error = capsys.readouterr().err
     assert code == 2
     assert f"{LESSON}:" in error and "solution (must score full marks)" in error
+    assert "mse 0/1" in error
     assert not (tmp_path / "grades.csv").exists()
     _nothing_written(course)
 
