@@ -3,6 +3,7 @@
 
     python3 tasks.py lab     # create .venv, install the course, open JupyterLab on lessons/
     python3 tasks.py test    # create .venv, install the course and test tools, run every check
+    python3 tasks.py site    # build the course's static site into site/_build/html
 
 Both commands create (or reuse) a virtual environment in ``.venv`` and reinstall
 only when ``pyproject.toml`` has changed since the last install.
@@ -75,7 +76,14 @@ def test() -> None:
         run(BIN / "autograder", "mutants", "--report", "test-artifacts/grading-quality.md")
 
 
-COMMANDS = {"lab": lab, "test": test, "setup": lambda: ensure_environment("test")}
+def site() -> None:
+    """Build the static site from lessons/ (``--lessons 01-derivatives ...`` for a subset)."""
+    ensure_environment("site")
+    run(PYTHON, "-m", "autograder.site", *sys.argv[2:])
+
+
+COMMANDS = {"lab": lab, "test": test, "site": site,
+            "setup": lambda: ensure_environment("test")}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
