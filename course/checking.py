@@ -25,7 +25,9 @@ recorded and replayed like any answer and settled outside by ``verdict.unwrap()`
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable
@@ -51,10 +53,20 @@ __all__ = [
     "fmt",
     "guarded",
     "merge_mistakes",
+    "mistake_key",
+    "named_mistake",
     "passed",
 ]
 
 _MAX_ECHO_CHARS = 2_000
+
+#: The last line of a failure message that names a known mistake: ``  mistake key: <key>``,
+#: a stable name the instructor's report (:mod:`autograder.report`) counts by.
+MISTAKE_KEY_LABEL = "mistake key:"
+_KEY_LINE = re.compile(rf"^[ \t]*{MISTAKE_KEY_LABEL} ?([a-z0-9][a-z0-9-]{{0,79}})[ \t]*$", re.M)
+#: Keys of the failures ``call`` reports for an exception of the student's code.
+_FAILURE_KEYS = {"NotImplementedError": "not-implemented", "RecursionError": "recursion-too-deep",
+                 "KeyboardInterrupt": "time-limit", "AnswerTooLarge": "answer-too-large"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,46 @@ class Mistake:
     explanation: str
     value: Any
     tolerance: Tolerance = field(default=ANALYTIC)
+    #: A stable key for reports (letters, digits, ``-``); default :func:`mistake_key`.
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The key the failure message names this mistake by."""
+        return self.name or mistake_key(self.explanation)
+
+
+def mistake_key(explanation: str) -> str:
+    """A short key for the mistake ``explanation`` describes, the same every time it is shown.
+
+    Its first six words joined by ``-``, then four hex digits of all its words, so that two
+    explanations that start alike get different keys; numbers are left out of both, so
+    values filled into an explanation do not change its key.
+
+    >>> mistake_key("you summed the squared differences; MSE takes their mean (divide by n).")
+    'you-summed-the-squared-differences-mse-8e70'
+    >>> mistake_key("one step too few: take exactly num_steps = 50 steps") == mistake_key(
+    ...     "one step too few: take exactly num_steps = 7 steps")
+    True
+    """
+    words = [w for w in re.findall(r"[a-z0-9]+", explanation.lower().replace("'", ""))
+             if not w[0].isdigit()]
+    digest = hashlib.blake2s(" ".join(words).encode(), digest_size=2).hexdigest()
+    return f"{'-'.join(words[:6]) or 'mistake'}-{digest}"
+
+
+def _key_line(key: str) -> str:
+    return f"\n  {MISTAKE_KEY_LABEL} {key}"
+
+
+def named_mistake(message: str) -> str | None:
+    """The key of the mistake a failure message names (its last key line), else ``None``.
+
+    Messages can quote what student code raised, so a key read here is a label to count
+    by, never a verdict.
+    """
+    keys = _KEY_LINE.findall(message)
+    return keys[-1] if keys else None
 
 
 @dataclass(frozen=True)
@@ -143,6 +195,7 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
     outcome: dict[str, Any] = {}  # the Entry's value, or what was raised
     notes: list[_RecordedWarning] = []
     watch = _watch(fn, args, kwargs, label) if recording.mode() == "record" else None
+    lists = recording.list_identities(args, kwargs) if recording.mode() == "record" else None
     try:
         with (
             warnings.catch_warnings(record=True) as caught,
@@ -178,7 +231,7 @@ def call(fn: Callable, *args, name: str | None = None, inputs: dict[str, Any] | 
                 label=label, **outcome, **_watched(watch, label),
                 output=out.getvalue()[:_MAX_ECHO_CHARS],
                 warnings=tuple((note.category, note.message) for note in notes),
-                arguments=recording.snapshot_arguments(args, kwargs),
+                arguments=recording.snapshot_arguments(args, kwargs, lists),
             ))
 
 
@@ -234,24 +287,22 @@ def _student_failure(label: str, kind: str, message: str,
                     inputs: dict[str, Any] | None = None) -> CheckFailed:
     """The teaching message for an exception of type ``kind`` raised by student code."""
     where = f" for {_format_inputs(inputs)}" if inputs else ""
+    key = _FAILURE_KEYS.get(kind) or "raised-" + (
+        "-".join(re.findall(r"[a-z0-9]+", kind.lower()))[:60] or "error")
     if kind == "NotImplementedError":
-        return CheckFailed(
-            f"`{label}` is not implemented yet: replace `raise NotImplementedError()` "
-            "with your code, run that cell, then run this check again."
-        )
-    if kind == "RecursionError":
-        return CheckFailed(
-            f"`{label}` recursed too deeply{where}: look for a function that calls itself "
-            "without end, or use an explicit stack instead of recursion."
-        )
-    if kind == "KeyboardInterrupt":
-        return CheckFailed(
-            f"`{label}` was interrupted{where}: it ran past the time limit. Look for a loop "
-            "that never ends."
-        )
-    if kind == "AnswerTooLarge":
-        return CheckFailed(f"`{label}` returned an answer too large to check{where}.")
-    return CheckFailed(f"`{label}` raised {kind}{where}: {message}")
+        text = (f"`{label}` is not implemented yet: replace `raise NotImplementedError()` "
+                "with your code, run that cell, then run this check again.")
+    elif kind == "RecursionError":
+        text = (f"`{label}` recursed too deeply{where}: look for a function that calls itself "
+                "without end, or use an explicit stack instead of recursion.")
+    elif kind == "KeyboardInterrupt":
+        text = (f"`{label}` was interrupted{where}: it ran past the time limit. Look for a loop "
+                "that never ends.")
+    elif kind == "AnswerTooLarge":
+        text = f"`{label}` returned an answer too large to check{where}."
+    else:
+        text = f"`{label}` raised {kind}{where}: {message}"
+    return CheckFailed(text + _key_line(key))
 
 
 def _replay(label: str, args: tuple, kwargs: dict, inputs: dict[str, Any] | None) -> CallResult:
@@ -323,7 +374,8 @@ def expect_close(
             f"{what} has shape {got_array.shape}, expected shape {expected_array.shape}."
             f"{where}\n  expected: {fmt(expected_array)}\n  got:      {fmt(got_array)}"
         )
-    diagnosis = _diagnose(got_array, mistakes() if callable(mistakes) else mistakes) or hint
+    found = _diagnose(got_array, mistakes() if callable(mistakes) else mistakes)
+    diagnosis = found.explanation if found is not None else hint
     message = (
         f"{what} is wrong.{where}\n"
         f"  expected: {fmt(_squeeze(expected_array))}\n"
@@ -333,6 +385,7 @@ def expect_close(
         message += "\n  note:     your answer contains nan or inf."
     if diagnosis:
         message += f"\n  likely mistake: {diagnosis}"
+        message += _key_line(found.key if found is not None else mistake_key(diagnosis))
     raise CheckFailed(message)
 
 
@@ -368,7 +421,8 @@ def merge_mistakes(mistakes: Iterable[Mistake]) -> list[Mistake]:
             if (other.shape == value.shape and np.all(np.isfinite(value))
                     and np.allclose(other, value, rtol=1e-12, atol=1e-15)):
                 merged[i] = Mistake(f"{kept.explanation} Or, equally consistent with this "
-                                    f"input: {mistake.explanation}", kept.value, kept.tolerance)
+                                    f"input: {mistake.explanation}", kept.value, kept.tolerance,
+                                    kept.key)
                 break
         else:
             merged.append(mistake)
@@ -379,14 +433,14 @@ def _squeeze(array: np.ndarray) -> Any:
     return float(array) if array.ndim == 0 else array
 
 
-def _diagnose(got: np.ndarray, mistakes: Iterable[Mistake]) -> str | None:
+def _diagnose(got: np.ndarray, mistakes: Iterable[Mistake]) -> Mistake | None:
     for mistake in mistakes:
         try:
             candidate = np.asarray(mistake.value, dtype=np.float64)
         except (TypeError, ValueError):
             continue
         if candidate.shape == got.shape and mistake.tolerance.accepts(got, candidate):
-            return mistake.explanation
+            return mistake
     return None
 
 

@@ -12,9 +12,10 @@ door lets grading split a check in two:
   numpy or ``assert`` inside the kernel changes nothing here; the only way to pass
   is to have given the right answers.
 
-Arguments that student code mutated in place (numpy arrays, random generators)
-are logged after the call and re-applied in replay, so "never modifies its
-arguments" is judged on what really happened.
+Arguments that student code mutated in place (numpy arrays, random generators, and
+lists whose items were appended, removed or replaced) are logged after the call and
+re-applied in replay, so "never modifies its arguments" is judged on what really
+happened.
 
 What a log line holds -- an answer entry, a cell marker, a review flag -- is defined in
 :mod:`course.protocol`; this module encodes answers, writes and reads the log, and
@@ -304,9 +305,46 @@ def _mutable_arguments(args: tuple, kwargs: dict) -> Iterator[tuple[str, Any]]:
         yield from walk(arg, f"k{key}", 0)
 
 
-def snapshot_arguments(args: tuple, kwargs: dict) -> dict[str, Any]:
-    """Encoded state of every mutable argument (taken after the student's call)."""
+_LIST_KEY = "#list"
+
+
+def _list_arguments(args: tuple, kwargs: dict) -> Iterator[tuple[str, list]]:
+    """Lists among the arguments (top-down, nested ones after their parent), with the paths
+    :func:`_mutable_arguments` uses."""
+    def walk(value: Any, path: str, depth: int) -> Iterator[tuple[str, list]]:
+        if depth > 4 or type(value) not in (list, tuple):
+            return
+        if type(value) is list:
+            yield path, value  # the consumer may rewrite its items before we descend
+        for i, item in enumerate(value[:64]):
+            yield from walk(item, f"{path}.{i}", depth + 1)
+
+    for index, arg in enumerate(args):
+        yield from walk(arg, f"a{index}", 0)
+    for key, arg in sorted(kwargs.items()):
+        yield from walk(arg, f"k{key}", 0)
+
+
+def list_identities(args: tuple, kwargs: dict) -> dict[str, tuple[int, ...]]:
+    """Which objects each list argument holds (taken before the student's call), so that
+    :func:`snapshot_arguments` can tell a list the call appended to, shortened or refilled."""
+    return {path: tuple(map(id, value)) for path, value in _list_arguments(args, kwargs)}
+
+
+def snapshot_arguments(args: tuple, kwargs: dict,
+                       before: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+    """Encoded state of every mutable argument (taken after the student's call).
+
+    With ``before`` (:func:`list_identities` taken before the call), every list whose items
+    are no longer the same objects is logged whole, so that replay rebuilds it.
+    """
     state = {}
+    for path, value in _list_arguments(args, kwargs) if before is not None else ():
+        if path in before and tuple(map(id, value)) != before[path]:
+            try:
+                state[path + _LIST_KEY] = encode(value)
+            except AnswerTooLarge:  # replay still sees how long the list became
+                state[path + _LIST_KEY] = {"list": [None] * min(len(value), _MAX_ITEMS)}
     for path, value in _mutable_arguments(args, kwargs):
         if isinstance(value, np.random.Generator):
             state[path] = {"rng": json.dumps(value.bit_generator.state, default=int)}
@@ -317,6 +355,12 @@ def snapshot_arguments(args: tuple, kwargs: dict) -> dict[str, Any]:
 
 def restore_arguments(args: tuple, kwargs: dict, state: dict[str, Any]) -> None:
     """Apply a logged post-call state to the replay's own arguments."""
+    for path, value in _list_arguments(args, kwargs):
+        if path + _LIST_KEY in state:
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                items = decode(state[path + _LIST_KEY])
+                if isinstance(items, list):
+                    value[:] = items
     for path, value in _mutable_arguments(args, kwargs):
         if path not in state:
             continue

@@ -236,6 +236,59 @@ def test_student_code_run_inside_a_call_fails_as_a_call_would(tmp_path):
 
     live, replayed = recording.record_then_replay(check, lambda x: 1 / x,
                                                   log=tmp_path / "log.jsonl")
-    assert live == replayed == "`inner` raised ZeroDivisionError for x=0.0: float division by zero"
+    assert live == replayed == ("`inner` raised ZeroDivisionError for x=0.0: float division by "
+                                "zero\n  mistake key: raised-zerodivisionerror")
     with pytest.raises(CheckFailed, match="`outer` raised ZeroDivisionError"):
         call(lambda: 1 / 0, name="outer")
+
+
+def _check_list_untouched(fn):
+    """A checker that hands a list of arrays to student code and then inspects the list."""
+    items = [np.array([1.0, 2.0]), (np.array([3.0]), np.array([4.0]))]
+    saved = [items[0].copy(), tuple(a.copy() for a in items[1])]
+    for _ in range(2):  # a second call the recording never reaches when the first fails
+        call(fn, items, name="f")
+        expect_true(len(items) == 2 and isinstance(items[1], tuple),
+                    f"f changed the list: it now holds {len(items)} items.")
+        expect_true(np.array_equal(items[0], saved[0])
+                    and all(np.array_equal(a, b) for a, b in zip(items[1], saved[1],
+                                                                   strict=True)),
+                    "f modified an array in the list.")
+
+
+def _append(items):
+    items.append(None)
+
+
+def _pop(items):
+    items.pop()
+
+
+def _replace(items):
+    items[1] = (items[1][0] * 2.0, items[1][1])
+
+
+def _nested(items):
+    items[1][0][0] += 1.0
+
+
+@pytest.mark.parametrize(("answer", "failure"), [
+    (lambda items: None, None),
+    (_append, "f changed the list: it now holds 3 items."),
+    (_pop, "f changed the list: it now holds 1 items."),
+    (_replace, "f modified an array in the list."),
+    (_nested, "f modified an array in the list."),
+])
+def test_a_list_changed_in_place_replays_as_it_was_recorded(tmp_path, answer, failure):
+    """Items appended to, removed from or replaced in a list argument are logged, so the
+    grader's replay sees the list the student's code left (and not a missing answer)."""
+    live, replayed = recording.record_then_replay(_check_list_untouched, answer,
+                                                  log=tmp_path / "log.jsonl")
+    assert live == replayed == failure
+
+
+def test_an_unreadable_list_record_is_skipped():
+    items = [np.array([1.0])]
+    recording.restore_arguments((items,), {}, {"a0#list": {"bogus": 1}})
+    recording.restore_arguments((items,), {}, {"a0#list": {"tuple": [1.0]}})
+    assert len(items) == 1 and items[0].tolist() == [1.0]

@@ -115,6 +115,7 @@ REPLAYED = [
     ("mlp_forward", "ReLU in the hidden layer", FAST),
     ("mlp_backward", None, FAST),
     ("mlp_backward", "W1 updated in place", FAST),
+    ("mlp_backward", "appended to the caller's list params", FAST),
     ("mlp_backward", "y turned into a column in place", FAST),
     ("mlp_backward", "extra sigmoid' factor", FAST),
     ("mlp_backward", "(n, n) broadcast", FAST),

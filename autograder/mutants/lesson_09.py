@@ -176,6 +176,9 @@ _MLP_BACKWARD = [
     Mutant("mlp_backward", "the parameter W1 updated in place (a gradient step taken)",
            _p("mlp_backward", (_RETURN, "W1 -= 0.1 * dW1\n    " + _RETURN)),
            r"modified the parameter W1 in place"),
+    Mutant("mlp_backward", "the gradients appended to the caller's list params",
+           _p("mlp_backward", (_RETURN, "params.append((dW1, db1))\n    " + _RETURN)),
+           r"changed the list `params` in place"),
     Mutant("mlp_backward", "gradients by jax.grad (JAX arrays, and not by hand)",
            _p("mlp_backward", ("    (W1, b1), (W2, b2) = params\n    n = X.shape[0]\n", """\
     import jax
