@@ -3,8 +3,12 @@
     autograder release [LESSON ...] [--check]   make lessons/ from solutions/ (or check it)
     autograder verify [LESSON ...]              solutions pass every test, lessons fail only them
     autograder grade [LESSON ...] [--from DIR_OR_ZIP]   grade a class in parallel
-    autograder feedback LESSON [STUDENT ...]    feedback HTML in course-data/feedback
-    autograder export [--to grades.csv]         one row per student and lesson
+    autograder feedback LESSON [STUDENT ...] [--zip FILE --for canvas|moodle]
+                                                feedback HTML in course-data/feedback, and
+                                                a zip the LMS attaches to each student
+    autograder export [--to grades.csv] [--canvas|--moodle GRADEBOOK.csv]
+                                                one row per student and lesson, or the
+                                                LMS's own gradebook export filled in
     autograder mutants [LESSON ...] [--report PATH]   grading quality: mutants, alternatives
 
 LESSON is a lesson's id (04-forward-mode), number (4) or name (forward_mode).
@@ -66,7 +70,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from autograder import classgrade, intake
+    from autograder import classgrade, intake, lms
+    from autograder.config import DATA_DIRECTORY
     from autograder.grading import Course
 
     course = Course()
@@ -82,6 +87,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     found = [s for s in found if s.lesson in lessons or s.lesson is None]
+    lms.remember(course.root / DATA_DIRECTORY, found)  # download names, for export/feedback
     print(f"{len(found)} submission(s) from {source}, grading with {args.workers} worker(s)")
     run = classgrade.ClassRun(course, workers=args.workers, force=args.force,
                               secrets=(source.resolve(),))
@@ -150,20 +156,69 @@ def _print_summary(course, results) -> None:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
+    from autograder import lms
+    from autograder.config import DATA_DIRECTORY
     from autograder.grading import Course
 
+    if bool(args.zip) != bool(args.lms):
+        print("--zip and --for go together: --zip FILE --for canvas|moodle", file=sys.stderr)
+        return 1
     course = Course()
     (lesson_id,) = _lessons([args.lesson])
-    for student in args.students or course.students(lesson_id):
+    students = args.students or course.students(lesson_id)
+    for student in students:
         print(course.generate_feedback(lesson_id, student))
+    if not args.zip:
+        return 0
+    known = lms.downloads(course.root / DATA_DIRECTORY, course_lessons.lesson_ids())
+    report = lms.feedback_zip(course.feedback_directory, lesson_id, students, args.lms, known,
+                              Path(args.zip))
+    print(f"{args.zip}: {len(report.entries)} feedback page(s) named for {args.lms} "
+          f"({_LMS_UPLOAD[args.lms]})")
+    if report.missing:
+        print(f"not in the zip ({len(report.missing)}):")
+        for student, why in report.missing:
+            print(f"  {student}: {why}")
     return 0
 
 
+#: Where each LMS takes the feedback zip.
+_LMS_UPLOAD = {"canvas": "the assignment's page: Re-Upload Submissions",
+               "moodle": "View all submissions > Grading action: Upload multiple feedback "
+                         "files in a zip"}
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    from autograder import lms
+    from autograder.config import DATA_DIRECTORY
     from autograder.grading import Course
 
-    rows = Course().export_csv(Path(args.to))
-    print(f"wrote {rows} row(s) to {args.to}")
+    course = Course()
+    if not (args.canvas or args.moodle):
+        rows = course.export_csv(Path(args.to))
+        print(f"wrote {rows} row(s) to {args.to}")
+        return 0
+    kind, gradebook = (lms.CANVAS, args.canvas) if args.canvas else (lms.MOODLE, args.moodle)
+    known = lms.downloads(course.root / DATA_DIRECTORY, course_lessons.lesson_ids())
+    try:
+        report = lms.export(Path(gradebook), kind, Path(args.to), lms.course_grades(course),
+                            known)
+    except (OSError, lms.GradebookError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"wrote {args.to}: {report.filled} grade(s) filled into {gradebook} "
+          f"({kind.capitalize()} gradebook); import it into the LMS")
+    for lesson, title in report.columns.items():
+        print(f"  {lesson} -> column {title!r}" + (" (new)" if title in report.created else ""))
+    for note in report.notes:
+        print(f"  note: {note}")
+    if report.unmatched:
+        print(f"\nnot matched ({len(report.unmatched)}):")
+        for item in report.unmatched:
+            print(f"  {item.line()}")
+    if args.unmatched:
+        lms.write_unmatched(report, Path(args.unmatched))
+        print(f"unmatched: {args.unmatched} ({len(report.unmatched)} row(s))")
     return 0
 
 
@@ -226,10 +281,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feedback", help="write feedback HTML for graded submissions")
     p.add_argument("lesson")
     p.add_argument("students", nargs="*")
+    p.add_argument("--zip", help="also write the feedback pages into this zip, named for --for")
+    p.add_argument("--for", dest="lms", choices=("canvas", "moodle"),
+                   help="the LMS the zip is uploaded to (Canvas: Re-Upload Submissions; "
+                        "Moodle: Upload multiple feedback files in a zip)")
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("export", help="export grades as CSV")
-    p.add_argument("--to", default="grades.csv")
+    p = sub.add_parser("export", help="export grades as CSV, or into the LMS's gradebook export")
+    p.add_argument("--to", default="grades.csv", help="the CSV to write (default: grades.csv)")
+    into = p.add_mutually_exclusive_group()
+    into.add_argument("--canvas", metavar="GRADEBOOK.csv",
+                      help="Canvas's gradebook export: write a copy with each lesson's column "
+                           "filled, for Canvas's gradebook import")
+    into.add_argument("--moodle", metavar="GRADES.csv",
+                      help="Moodle's grade export (CSV): write a copy with each lesson's "
+                           "column filled, for Moodle's CSV grade import")
+    p.add_argument("--unmatched", metavar="PATH",
+                   help="with --canvas/--moodle: also write the grades and students that "
+                        "did not match as CSV")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("mutants", help="grade mutants and alternative answers through the "

@@ -19,6 +19,7 @@ import html
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import nh3
 from nbconvert.exporters import HTMLExporter
@@ -278,11 +279,14 @@ _ATTRIBUTES = {"*": {"class", "id", "title", "align"}, "a": {"href", "name"},
 
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
-    """``data:`` URLs only as the source of a raster image."""
-    if value.strip().lower().startswith("data:"):
-        image = tag == "img" and attribute == "src" and re.match(
-            r"(?i)^data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=\s]*$", value.strip())
+    """``data:`` URLs only as the source of a raster image, and an image's source only
+    such a URL: the page loads nothing from elsewhere (it renders offline, and opening it
+    tells no server who read it)."""
+    image = re.match(r"(?i)^data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=\s]*$", value.strip())
+    if tag == "img" and attribute == "src":
         return value if image else None
+    if value.strip().lower().startswith("data:"):
+        return None
     return value
 
 
@@ -294,15 +298,25 @@ def clean_html(text: str) -> str:
 
 
 class SafeFeedbackExporter(HTMLExporter):
-    """nbgrader's feedback page, its body sanitized after rendering.
+    """nbgrader's feedback page, its body sanitized, self-contained, a summary on top.
 
-    The page's head (the template's styles and MathJax) is the template's own; everything
-    in the body, where notebook content ends up, goes through :func:`clean_html`.
+    Everything in the body, where notebook content ends up, goes through
+    :func:`clean_html`. The head keeps the template's inlined styles but loses every
+    script and external reference (:func:`offline_head`: the template loads MathJax from
+    a CDN), so the page renders the same offline, attached to an LMS. Under the page's
+    heading, a table gives each exercise's score and the first line of its checks'
+    diagnosis with the named mistake (:func:`summary_html`).
     """
+
+    def _preprocess(self, nb, resources):
+        nb, resources = super()._preprocess(nb, resources)
+        resources["feedback_summary"] = summary_html(exercise_summary(nb))
+        return nb, resources
 
     def from_notebook_node(self, nb, resources=None, **kw):
         output, resources = super().from_notebook_node(nb, resources, **kw)
-        return sanitize_body(output), resources
+        page = offline_head(sanitize_body(output))
+        return with_summary(page, resources.get("feedback_summary", "")), resources
 
 
 def sanitize_body(page: str) -> str:
@@ -312,3 +326,127 @@ def sanitize_body(page: str) -> str:
     if not match or end < match.end():
         return clean_html(page)
     return page[:match.end()] + clean_html(page[match.end():end]) + page[end:]
+
+
+# ------------------------------------------------------------------- offline page
+
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+_LINK = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_STYLE = re.compile(r"(<style\b[^>]*>)(.*?)(</style\s*>)", re.IGNORECASE | re.DOTALL)
+#: A CSS ``url(...)`` or ``@import`` that leaves the page (http, https or protocol-relative).
+_EXTERNAL_CSS = re.compile(
+    r"@import[^;]*;|url\(\s*['\"]?\s*(?:https?:)?//[^)]*\)", re.IGNORECASE)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+def offline_head(page: str) -> str:
+    """``page`` with no script, no ``<link>``, no comment and no external CSS in its head.
+
+    The head is the template's: the feedback template loads MathJax (a script from a CDN)
+    and inlines Bootstrap, whose licence comments name web sites. Without them the page
+    needs nothing but itself; formulas show as their TeX source.
+    """
+    match = re.search(r"<body[^>]*>", page, flags=re.IGNORECASE)
+    cut = match.start() if match else 0
+    head = _LINK.sub("", _SCRIPT.sub("", _HTML_COMMENT.sub("", page[:cut])))
+    head = _STYLE.sub(lambda m: m.group(1) + _EXTERNAL_CSS.sub(
+        "", _CSS_COMMENT.sub("", m.group(2))) + m.group(3), head)
+    return head.replace("</head>", f"<style>{_SUMMARY_CSS}</style>\n</head>", 1) + page[cut:]
+
+
+# ------------------------------------------------------------------------ summary
+
+_SUMMARY_CSS = ("table.feedback-summary{margin:0.5em 0 1em;border-collapse:collapse}"
+                "table.feedback-summary td,table.feedback-summary th{border:1px solid #ccc;"
+                "padding:0.3em 0.6em;vertical-align:top;text-align:left}"
+                "table.feedback-summary tr.missed td{background:#fdf1f0}"
+                "table.feedback-summary .mistake{font-weight:bold}")
+
+
+@dataclass(frozen=True)
+class ExerciseSummary:
+    """One exercise of a graded notebook: its score and what its first failing check said."""
+
+    exercise: str
+    score: float
+    points: float
+    diagnosis: str = ""  # the first line of the first failing check's message
+    mistake: str = ""  # its ``likely mistake:`` line, when the checker named one
+
+
+def exercise_summary(nb: NotebookNode) -> list[ExerciseSummary]:
+    """Each exercise's score (nbgrader's, as ``GetGrades`` left it on the test cells) and
+    the first failing check's diagnosis (the ``CheckFailed`` message)."""
+    from autograder.lessons import layout  # lessons imports config, which imports this module
+
+    try:
+        graded = layout(nb)
+        exercises = graded.exercises
+    except (ValueError, KeyError):
+        return []
+    cells = {c.grade_id: nb.cells[c.index] for c in graded.cells}
+    found = []
+    for exercise in exercises:
+        score = points = 0.0
+        diagnosis = mistake = ""
+        for test_id in exercise.tests:
+            meta = cells[test_id].metadata.get("nbgrader", {})
+            score += _number(meta.get("score"))
+            points += _number(meta.get("points"))
+            for output in cells[test_id].get("outputs", []):
+                if output.get("output_type") == "error" and not diagnosis:
+                    diagnosis, mistake = _diagnosis(output)
+        found.append(ExerciseSummary(exercise.id, score, points, diagnosis, mistake))
+    return found
+
+
+def _number(value) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _diagnosis(error: NotebookNode) -> tuple[str, str]:
+    """(first line, ``likely mistake`` line) of an error output's message."""
+    lines = [line.strip() for line in _plain(error.get("evalue", "")).splitlines()
+             if line.strip()]
+    name = _plain(error.get("ename", "Error"))
+    first = lines[0] if lines else name
+    if name not in ("CheckFailed", "AssertionError"):
+        first = f"{name}: {first}" if lines else name
+    mistake = next((line.split(":", 1)[1].strip() for line in lines
+                    if line.lower().startswith("likely mistake:")), "")
+    return first[:300], mistake[:300]
+
+
+def summary_html(rows: list[ExerciseSummary]) -> str:
+    """A table exercise / score / what the checks found, every value escaped."""
+    if not rows:
+        return ""
+    body = []
+    for row in rows:
+        missed = row.score < row.points
+        found = html.escape(row.diagnosis) if row.diagnosis else (
+            "all checks passed" if not missed else "not every check passed")
+        mistake = (f'<br><span class="mistake">likely mistake: {html.escape(row.mistake)}</span>'
+                   if row.mistake else "")
+        body.append(f'<tr class="{"missed" if missed else "passed"}">'
+                    f"<td><code>{html.escape(row.exercise)}</code></td>"
+                    f"<td>{row.score:g} / {row.points:g}</td><td>{found}{mistake}</td></tr>")
+    return ('<table class="feedback-summary"><thead><tr><th>exercise</th><th>score</th>'
+            "<th>what the checks found</th></tr></thead><tbody>" + "".join(body)
+            + "</tbody></table>")
+
+
+def with_summary(page: str, summary: str) -> str:
+    """``page`` with ``summary`` (cleaned again) under the feedback's heading."""
+    if not summary:
+        return page
+    summary = clean_html(summary)
+    match = re.search(r"<body[^>]*>", page, flags=re.IGNORECASE)
+    start = match.end() if match else 0
+    anchor = page.find('<div class="panel-body">', start)
+    at = anchor if anchor >= 0 else start
+    return page[:at] + summary + page[at:]
