@@ -56,7 +56,7 @@ from nbformat import NotebookNode
 from traitlets import Integer, Type
 from traitlets.config import Config
 
-from autograder import compile_cache
+from autograder import compile_cache, timings
 from autograder.notebooks import annotate
 from autograder.sandbox import SandboxKernelManager, kernels_parent, private_workdir
 from course import protocol, recording
@@ -471,7 +471,9 @@ class KernelSession:
         )
         self._stack = contextlib.ExitStack()
         try:
-            self._stack.enter_context(self.client.setup_kernel(env=env, cwd=str(self.workdir)))
+            with timings.phase("kernel start"):
+                self._stack.enter_context(self.client.setup_kernel(env=env,
+                                                                   cwd=str(self.workdir)))
         except Exception as error:
             self.stop()
             raise KernelLost(f"the kernel did not start ({type(error).__name__}: {error})"
@@ -479,7 +481,8 @@ class KernelSession:
         # Before any cell of the notebook: importing course.checking starts the recording
         # (course.recording's audit hook, which flags frame and gc inspection, and the
         # snapshot that shows patched course code), in a namespace of its own.
-        self.run('exec("import course.checking", {})', store_history=False)
+        with timings.phase("imports"):
+            self.run('exec("import course.checking", {})', store_history=False)
 
     def stop(self) -> None:
         """Stop the current kernel and every process it started (its folder stays for now)."""
@@ -518,7 +521,9 @@ class KernelSession:
             except KernelLost:  # once more: a kernel can die while the last one is reaped
                 self.start()
             for position, source in enumerate(todo):
-                if self.run(source, store_history=False).lost_kernel:
+                with timings.phase("cells"):
+                    lost = self.run(source, store_history=False).lost_kernel
+                if lost:
                     del todo[position]
                     break
             else:
@@ -676,8 +681,9 @@ def run_notebook(session: KernelSession, nb: NotebookNode, *, test_cells: set[in
             not_run(nb, index, "the notebook's time limit ran out")
             break
         test = index in test_cells
-        result = session.run(cell.source, test=test,
-                             timeout=min(session.settings.cell_timeout, remaining))
+        with timings.phase("imports" if timings.imports_only(cell.source) else "cells"):
+            result = session.run(cell.source, test=test,
+                                 timeout=min(session.settings.cell_timeout, remaining))
         cell.outputs = result.outputs
         cell.execution_count = result.execution_count
         if test:

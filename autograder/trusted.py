@@ -33,6 +33,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Type, Unicode
 
+from autograder import timings
 from autograder.kernel_session import (
     RECORD_FILE,
     KernelLost,
@@ -204,12 +205,14 @@ class TrustedExecute(Execute):
                                    deadline=time.monotonic() + self.notebook_timeout)
             session.stop()
             recorded: dict[str, list[dict]] = {}
-            for index in sorted(tests):
-                entries = session.answers(windows.get(index))
-                self._replay(nb.cells[index], entries)
-                recorded[nbgrader_meta(nb.cells[index])["grade_id"]] = entries or []
+            with timings.phase("replay"):
+                for index in sorted(tests):
+                    entries = session.answers(windows.get(index))
+                    self._replay(nb.cells[index], entries)
+                    recorded[nbgrader_meta(nb.cells[index])["grade_id"]] = entries or []
             reviews = session.reviews()
-        fail_shortcuts(nb, recorded)
+        with timings.phase("replay"):
+            fail_shortcuts(nb, recorded)
         flag_reviews(nb, reviews)
         return nb, self.resources
 
