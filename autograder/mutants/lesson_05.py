@@ -423,6 +423,14 @@ _GRAD = [
                        "        inputs = cache.setdefault(xs, [Var(x) for x in xs])\n"
                        "        f(*inputs).backward()\n")),
            r"gradients leaked between calls"),
+    Mutant("grad", "backward() never called: every partial derivative read as 0",
+           _p("grad", (_G_BODY, "        inputs = [Var(x) for x in xs]\n        f(*inputs)\n")),
+           r"every partial derivative is 0: the grads were read from Vars that f never "
+           r"received, or before backward\(\) ran"),
+    Mutant("grad", "the grads read from fresh Vars, not the ones f received (all zeros)",
+           _p("grad", ("return tuple(float(v.grad) for v in inputs)",
+                       "return tuple(float(Var(x).grad) for x in xs)")),
+           r"every partial derivative is 0"),
     Mutant("grad", "returned a list instead of a tuple",
            _p("grad", ("return tuple(float(v.grad) for v in inputs)",
                        "return [float(v.grad) for v in inputs]")),
