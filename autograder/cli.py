@@ -9,6 +9,7 @@
     autograder export [--to grades.csv] [--canvas|--moodle GRADEBOOK.csv]
                                                 one row per student and lesson, or the
                                                 LMS's own gradebook export filled in
+    autograder report LESSON [--to report.html] what the class got wrong, as one HTML page
     autograder mutants [LESSON ...] [--report PATH]   grading quality: mutants, alternatives
 
 LESSON is a lesson's id (04-forward-mode), number (4) or name (forward_mode).
@@ -222,6 +223,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from autograder import report, report_html
+    from autograder.grading import Course
+
+    (lesson_id,) = _lessons([args.lesson])
+    data = report.collect(Course(), lesson_id, Path(args.grades))
+    path = report_html.write(data, Path(args.to or f"report-{lesson_id}.html"))
+    summary = data.summary()
+    print(f"report of {lesson_id}: {summary['graded']} graded, {summary['not_graded']} not "
+          f"graded, {summary['flagged']} flagged for review; written to {path}")
+    return 0
+
+
 def cmd_mutants(args: argparse.Namespace) -> int:
     from autograder import mutation
 
@@ -300,6 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --canvas/--moodle: also write the grades and students that "
                         "did not match as CSV")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="one HTML page on a graded lesson: scores, pass rates, "
+                       "the most frequent mistakes, flags and submissions not graded")
+    p.add_argument("lesson")
+    p.add_argument("--to", help="HTML file to write (default: report-<lesson>.html)")
+    p.add_argument("--grades", default="grades.csv",
+                   help="the grades CSV of `autograder grade`, for why submissions were not "
+                   "graded (default: grades.csv, when it exists)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("mutants", help="grade mutants and alternative answers through the "
                        "grading path; exit 1 unless every goal is met")
