@@ -53,7 +53,8 @@ def lab_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("JUPYTERLAB_SETTINGS_DIR", str(ROOT / ".jupyter" / "lab" / "user-settings"))
     # .jupyter/ is also a Jupyter config directory: its labconfig/page_config.json and
     # jupyter_server_config.json turn off nbgrader's instructor tools (Create Assignment,
-    # Formgrader, Course List); Validate and the Assignment List stay.
+    # Formgrader, Course List) and the Assignment List with its menu, which need an
+    # exchange a standalone lab has not; Validate stays.
     extra = [env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else []
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(ROOT / ".jupyter"), *extra])
     return env

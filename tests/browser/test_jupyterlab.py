@@ -240,7 +240,8 @@ def test_lesson_runs_and_validates_in_jupyterlab(lesson, name, jupyter_lab, page
 
 
 def test_student_lab_shows_validate_but_no_instructor_tools(jupyter_lab, page, settings_snapshot):
-    """The course's settings hide nbgrader's instructor parts and keep the student's."""
+    """The course's settings hide nbgrader's instructor tools and the student tools that
+    need an exchange (Assignment List), and keep Validate."""
     lesson, name = LESSONS[0]
     _open(page, jupyter_lab, f"lessons/{lesson}/{name}", "student-ui")
     toolbar = page.locator(f"{PANEL} .jp-NotebookPanel-toolbar")
@@ -254,35 +255,31 @@ def test_student_lab_shows_validate_but_no_instructor_tools(jupyter_lab, page, s
     assert not any("create assignment" in t.lower() for t in tabs), tabs
     assert page.locator("[id^='nbgrader-create']").count() == 0
 
-    # nbgrader's menu and the command palette offer the Assignment List only.
-    page.locator("#jp-MainMenu .lm-MenuBar-item", has_text=re.compile(r"^Nbgrader$")).click()
-    menu = [e.inner_text().strip() for e in page.locator(".lm-Menu").last.locator(
-        ".lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel").all()]
-    page.screenshot(path=ARTIFACTS / "student-ui-nbgrader-menu.png")
-    page.keyboard.press("Escape")
+    # No nbgrader menu, and no nbgrader command in the palette: every student tool but
+    # Validate needs an exchange, which the standalone lab has not.
+    assert page.locator("#jp-MainMenu .lm-MenuBar-item",
+                        has_text=re.compile(r"^Nbgrader$")).count() == 0
     page.keyboard.press("Control+Shift+c")
     palette = page.locator(".lm-CommandPalette")
     palette.locator("input").fill("nbgrader")
-    palette.locator(".lm-CommandPalette-item").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(1000)
     commands = [e.inner_text().strip()
                 for e in palette.locator(".lm-CommandPalette-item").all()]
     page.keyboard.press("Escape")
-    for where, labels in (("Nbgrader menu", menu), ("command palette", commands)):
-        assert "Assignment List" in labels, f"{where}: {labels}"
-        for instructor_only in ("formgrader", "course list", "create assignment"):
-            assert not any(instructor_only in label.lower() for label in labels), (
-                f"{where} offers {instructor_only!r} to students: {labels}")
+    for tool in ("assignment list", "course list", "formgrader", "create assignment"):
+        assert not any(tool in label.lower() for label in commands), (
+            f"the command palette offers {tool!r} to students: {commands}")
 
-    # The instructor's server side is off as well.
-    for url in ("formgrader", "formgrader/api/assignments"):
+    # The instructor's and the exchange's server side are off as well; Validate's is on.
+    for url in ("formgrader", "formgrader/api/assignments", "assignments", "courses"):
         response = page.request.get(f"{jupyter_lab.url}/{url}?token={jupyter_lab.token}")
         assert response.status == 404, f"/{url} answered {response.status}"
 
-    # The Assignment List still opens for students.
-    _menu(page, "Nbgrader", "Assignment List")
-    page.locator("#nbgrader-assignment-list").wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)
-    page.screenshot(path=ARTIFACTS / "student-ui-assignment-list.png")
+    # Nothing complains about a missing exchange directory.
+    page.wait_for_timeout(2000)
+    page.screenshot(path=ARTIFACTS / "student-ui-no-exchange.png")
+    text = page.locator("body").inner_text().lower()
+    assert "exchange" not in text and "does not exist" not in text, text[-2000:]
 
     # Running the lab never rewrites the shipped settings.
     now = {p: p.read_bytes() for p in settings_snapshot}
