@@ -166,7 +166,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         return 1
     course = Course()
     (lesson_id,) = _lessons([args.lesson])
-    students = args.students or course.students(lesson_id)
+    # Graded students: those of course-data/submitted and those graded from a download.
+    students = args.students or sorted(set(course.students(lesson_id)) | {
+        grade.student for grade in lms.course_grades(course) if grade.lesson == lesson_id})
     for student in students:
         print(course.generate_feedback(lesson_id, student))
     if not args.zip:
