@@ -357,7 +357,7 @@ def offline_head(page: str) -> str:
 
 # ------------------------------------------------------------------------ summary
 
-_SUMMARY_CSS = ("table.feedback-summary{margin:0.5em 0 1em;border-collapse:collapse}"
+_SUMMARY_CSS = ("table.feedback-summary{margin:0.8em 15px 1em;border-collapse:collapse}"
                 "table.feedback-summary td,table.feedback-summary th{border:1px solid #ccc;"
                 "padding:0.3em 0.6em;vertical-align:top;text-align:left}"
                 "table.feedback-summary tr.missed td{background:#fdf1f0}"
