@@ -185,3 +185,24 @@ def test_the_page_shows_every_section_and_escapes_student_text(data, graded_clas
                   '<dd data-stat="median">3.5</dd>', '<dd data-stat="not graded">1</dd>'):
         assert shown in page
     assert Path(course.root).exists()  # the report read the course and changed nothing
+
+
+def test_a_lesson_nobody_was_graded_in_still_makes_a_page(scratch_course, tmp_path):
+    """Without grades the page says so; files not graded come from the grades CSV (its
+    formula escaping undone, rows of no lesson included) and from course-data/submitted."""
+    grades = tmp_path / "grades.csv"
+    grades.write_text("lesson,student,score,max_score,needs_manual_grade,review,notes,problem\n"
+                      f"{LESSON},1003,0,,False,,,the file is empty\n"
+                      "?,1004,0,,False,,,'=not a notebook\n"
+                      "02-numeric,1005,0,,False,,,the file is empty\n", encoding="utf-8")
+    (scratch_course.submitted / "1006" / LESSON).mkdir(parents=True)
+    data = report.collect(scratch_course, LESSON, grades)
+    assert data.scores == [] and data.failures == []
+    assert [(n.student, n.reason) for n in data.not_graded] == [
+        ("1003", "the file is empty"), ("1004", "=not a notebook (lesson not recognised)"),
+        ("1006", "submitted (course-data/submitted) but no grade in the gradebook: not graded "
+                 "yet, or see the grading run's output")]
+    assert data.summary()["not_graded"] == 3 and data.summary()["mean"] is None
+    page = report_html.render(data)
+    assert page.count("<svg") == 2 and "<!-- no graded submission -->" in page  # as paths
+    assert '<dd data-stat="graded">0</dd>' in page and "No failed test cell." in page
