@@ -20,10 +20,10 @@ nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 2
 
-# MathJax 3 from the site itself (site/package.json pins the version the config below is
-# written for); a relative path is relative to _static.
+# MathJax 3 from the site itself (site/package.json pins 3.2.2: Sphinx's mathjax3_config
+# and this single-file component are MathJax 3's; MathJax 4 fetches its fonts from a CDN by
+# default). A relative path is relative to _static.
 mathjax_path = "mathjax/tex-chtml.js"
-mathjax3_config = {"options": {"enableMenu": True}}
 
 html_theme = "sphinx_book_theme"
 html_title = "Differentiable programming"

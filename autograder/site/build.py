@@ -14,6 +14,7 @@ Layout under the build folder (``site/_build`` unless told otherwise, git-ignore
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
@@ -37,6 +38,23 @@ MATHJAX = SITE / "node_modules" / "mathjax"
 #: pages load, the TeX extensions it loads on demand, its fonts, and the accessibility
 #: and menu parts its context menu loads.
 MATHJAX_PARTS = ("tex-chtml.js", "input/tex", "output/chtml", "a11y", "ui", "sre")
+
+
+@contextlib.contextmanager
+def _npm_lock():
+    """Hold a lock on ``site/node_modules`` (``npm ci`` empties it: two builds may run at once)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no concurrent builds expected
+        yield
+        return
+    DEFAULT_BUILD.mkdir(parents=True, exist_ok=True)
+    with (DEFAULT_BUILD / "node_modules.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _locked_mathjax_version() -> str:
@@ -85,7 +103,8 @@ def assemble(chosen: Sequence[Lesson], source: Path, cache: Path,
     for name in PROJECT_FILES:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(SITE / name, source / name)
-    _copy_mathjax(ensure_mathjax(), source / "_static" / "mathjax")
+    with _npm_lock():
+        _copy_mathjax(ensure_mathjax(), source / "_static" / "mathjax")
     (source / "lessons").mkdir()
     for item in chosen:
         started = time.monotonic()

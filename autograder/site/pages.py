@@ -63,7 +63,7 @@ def executed_release(lesson: Lesson, cache: Path) -> NotebookNode:
                            env=_kernel_env())
     cache.mkdir(parents=True, exist_ok=True)
     for stale in cache.glob(f"{lesson.id}-*.ipynb"):
-        stale.unlink()
+        stale.unlink(missing_ok=True)  # another build may have removed it
     with tempfile.NamedTemporaryFile("w", dir=cache, suffix=".tmp", delete=False) as out:
         nbformat.write(nb, out)
     Path(out.name).replace(cached)  # atomic: a concurrent build never reads half a file
