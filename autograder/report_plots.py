@@ -50,7 +50,7 @@ def score_histogram_svg(totals: Sequence[float], max_total: float) -> str:
                                         (median(totals), "--", "median")):
                 ax.axvline(value, color="black", linestyle=style, linewidth=1.2,
                            label=f"{label} {value:.3g}")
-            ax.legend(loc="upper left")
+            ax.legend(loc="best")
         else:
             ax.text(0.5, 0.5, "no graded submission", ha="center", va="center",
                     transform=ax.transAxes)

@@ -14,6 +14,7 @@ import pytest
 
 from autograder.report import ClassData, Failure, NotGraded, StudentScore
 from autograder.report_html import HEADINGS, write
+from course.checking import mistake_key
 
 from .conftest import REPO_ROOT
 
@@ -23,8 +24,10 @@ SCREENSHOT = REPO_ROOT / "test-artifacts" / "report.png"
 HOSTILE = "<img src=x onerror=\"window.pwned = 1\"><script>window.pwned = 2</script>"
 EXERCISES = {"mse": 1.0, "grad_f": 2.0, "hessian_f": 2.0, "sigmoid_prime": 1.0,
              "relu_prime": 1.0}
-MISTAKES = {"mse": "you-summed-the-squared-differences-mse-8e70",
-            "grad_f": "the-two-partial-derivatives-are-swapped-return-0a8b"}
+MISTAKES = {"mse": mistake_key("you summed the squared differences; MSE takes their mean "
+                               "(divide by n)."),
+            "grad_f": mistake_key("the two partial derivatives are swapped: return "
+                                  "(df/dx, df/dy).")}
 
 
 def made_up_class(students: int = 24, seed: int = 0) -> ClassData:
