@@ -257,3 +257,93 @@ def test_property_searches_never_read_hypothesis_local_constants(monkeypatch):
     monkeypatch.setattr(providers, "_get_local_constants", refuse)
     check_diff_property(answer("diff"), max_examples=40)
     check_simplify_property(answer("simplify"), max_examples=40)
+
+
+# ------------------------------------------------------------ edge kinds by construction
+
+
+def _nodes(expr: Expr):
+    yield expr
+    for child in vars(expr).values():
+        if isinstance(child, Expr):
+            yield from _nodes(child)
+
+
+def _powers(expr: Expr) -> set:
+    return {node.exponent for node in _nodes(expr) if isinstance(node, Pow)}
+
+
+def _uses_x(expr: Expr) -> bool:
+    return any(node == Var("x") for node in _nodes(expr))
+
+
+#: What each diff edge kind must hold, read from the expression and the variable.
+DIFF_EDGE_HOLDS = {
+    "exponent 0": lambda e, n: isinstance(e, Pow) and e.exponent == 0 and _uses_x(e.base),
+    "exponent 1": lambda e, n: isinstance(e, Pow) and e.exponent == 1 and _uses_x(e.base),
+    "a negative exponent (a quotient)": lambda e, n: isinstance(e, Pow) and e.exponent < 0,
+    "a fractional exponent (defined for a positive base)": lambda e, n: isinstance(e, Pow)
+    and e.exponent == 0.5,
+    "x in both factors of a product": lambda e, n: isinstance(e, Mul) and _uses_x(e.left)
+    and _uses_x(e.right),
+    "x in a denominator": lambda e, n: any(p < 0 for p in _powers(e)) and n == "x",
+    "a function of a function of x": lambda e, n: isinstance(e, Sin | Cos | Exp | Log)
+    and isinstance(e.arg, Sin | Cos | Exp),
+    "a variable the expression does not use": lambda e, n: n == "z",
+}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 20263])
+def test_random_diff_cases_reach_every_edge_kind_and_keep_the_seeds_random_cases(seed):
+    from course.checks.symbolic import DIFF_EDGES, _random_diff_cases
+
+    assert set(DIFF_EDGE_HOLDS) == set(DIFF_EDGES)
+    cases = list(_random_diff_cases(np.random.default_rng(seed), 5))
+    for (expr, name, env), (kind, holds) in zip(cases, DIFF_EDGE_HOLDS.items(), strict=False):
+        assert holds(expr, name), (kind, expr, name)
+        assert env is not None
+    # the random cases after the edges are those the seed gave before edges existed
+    plain = np.random.default_rng(seed)
+    expected = []
+    while len(expected) < 5:
+        from course.checks.symbolic import _domain
+
+        expr = random_expression(plain, depth=int(plain.integers(2, 5)))
+        name = str(plain.choice(["x", "y", "x", "y", "z"]))
+        if _domain(expr, plain, names=[name]) is not None:
+            expected.append((expr, name))
+    assert [(e, n) for e, n, _ in cases[len(DIFF_EDGES):]] == expected
+
+
+@pytest.mark.parametrize("seed", [0, 1, 20263])
+def test_random_simplify_cases_reach_every_edge_kind(seed):
+    from course.checks.symbolic import SIMPLIFY_EDGES, _random_simplify_cases
+
+    cases = list(_random_simplify_cases(np.random.default_rng(seed), 3))
+    assert len(cases) == len(SIMPLIFY_EDGES) + 3
+    simplified = answer("simplify")
+    for (expr, _), kind in zip(cases, SIMPLIFY_EDGES, strict=False):
+        # every edge case holds an identity for simplify to remove
+        assert next(_redexes(expr), None) is not None, (kind, expr)
+        assert size(simplified(expr)) < size(expr), (kind, expr)
+    nested = cases[list(SIMPLIFY_EDGES).index("an identity inside another")][0]
+    assert sum(1 for _ in _redexes(nested)) >= 2
+
+
+def test_a_slip_in_the_power_rule_of_a_composite_base_is_caught_by_the_edge_cases():
+    """A diff that forgets the chain factor u' only when the base is a sum is caught by the
+    edge kinds (whose bases are sums and products of x by construction)."""
+    from course.checks.symbolic import DIFF_EDGES, _check_diff_one, _random_diff_cases
+
+    def slip(expr, name):
+        if isinstance(expr, Pow) and isinstance(expr.base, Add) and expr.exponent not in (0, 1):
+            return Mul(Const(expr.exponent), Pow(expr.base, expr.exponent - 1))
+        return answer("diff")(expr, name)
+
+    caught = 0
+    for expr, name, env in list(_random_diff_cases(np.random.default_rng(0), 0)):
+        try:
+            _check_diff_one(slip, expr, name, env)
+        except CheckFailed:
+            caught += 1
+    assert len(DIFF_EDGES) and caught >= 1

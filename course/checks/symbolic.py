@@ -47,7 +47,9 @@ from course.expr import (
 )
 
 __all__ = [
+    "DIFF_EDGES",
     "DIFF_RULES",
+    "SIMPLIFY_EDGES",
     "check_diff",
     "check_diff_property",
     "check_simplify",
@@ -621,7 +623,88 @@ def _check_diff_one(diff: Callable, expr: Expr, name: str, env: dict[str, np.nda
     raise CheckFailed(message)
 
 
+# Edge kinds the random cases reach in every run by construction, not by chance: each
+# core wraps random subexpressions, drawn from a child generator (``rng.spawn``) so that
+# the plain random cases stay those of the seed.
+
+
+def _sub(rng: np.random.Generator) -> Expr:
+    return random_expression(rng, depth=int(rng.integers(1, 3)))
+
+
+def _in_x(rng: np.random.Generator) -> Expr:
+    """A random expression that uses x."""
+    pick = int(rng.integers(3))
+    return [Var("x"), Add(Var("x"), _sub(rng)), Mul(_sub(rng), Var("x"))][pick]
+
+
+#: ``kind -> core(rng) = (expr, name)`` for diff.
+DIFF_EDGES: dict[str, Callable[[np.random.Generator], tuple[Expr, str]]] = {
+    "exponent 0": lambda rng: (Pow(_in_x(rng), 0), "x"),
+    "exponent 1": lambda rng: (Pow(_in_x(rng), 1), "x"),
+    "a negative exponent (a quotient)": lambda rng: (Pow(_in_x(rng), -1 - int(rng.integers(2))),
+                                                     "x"),
+    "a fractional exponent (defined for a positive base)": lambda rng: (Pow(_in_x(rng), 0.5),
+                                                                        "x"),
+    "x in both factors of a product": lambda rng: (Mul(_in_x(rng), _in_x(rng)), "x"),
+    "x in a denominator": lambda rng: (_sub(rng) / _in_x(rng), "x"),
+    "a function of a function of x": lambda rng: (
+        [Sin, Cos, Exp, Log][int(rng.integers(4))]([Sin, Cos, Exp][int(rng.integers(3))](
+            _in_x(rng))), "x"),
+    "a variable the expression does not use": lambda rng: (_sub(rng), "z"),
+}
+
+_DRESSINGS = {
+    "e + 0": lambda e: Add(e, Const(0)),
+    "1 * e": lambda e: Mul(Const(1), e),
+    "e * 0": lambda e: Add(Mul(e, Const(0)), Var("x")),
+    "e**1": lambda e: Pow(e, 1),
+    "e**0": lambda e: Add(Pow(e, 0), e),
+    "(2 + 3) * e": lambda e: Mul(Add(Const(2), Const(3)), e),
+}
+
+def _dressed(dress: Callable[[Expr], Expr]) -> Callable[[np.random.Generator], Expr]:
+    """The core that dresses a random subexpression in ``dress``."""
+    return lambda rng: dress(_sub(rng))
+
+
+#: ``kind -> core(rng)`` for simplify: each identity on a random subexpression, an identity
+#: inside another, constants that fold only once their children are simplified, and a
+#: zero factor next to a part defined only for some x.
+SIMPLIFY_EDGES: dict[str, Callable[[np.random.Generator], Expr]] = {
+    **{f"{name} on a random expression": _dressed(dress) for name, dress in _DRESSINGS.items()},
+    "an identity inside another": lambda rng: list(_DRESSINGS.values())[int(rng.integers(6))](
+        list(_DRESSINGS.values())[int(rng.integers(6))](_sub(rng))),
+    "constants that fold only bottom-up": lambda rng: Mul(
+        Add(Mul(Const(1), Const(2)), Add(Const(3), Const(0))), _sub(rng)),
+    "a zero factor next to a log": lambda rng: Add(Mul(Log(_in_x(rng)), Const(0)),
+                                                    _sub(rng)),
+}
+
+
+def _diff_edge_case(kind: str, rng: np.random.Generator) -> tuple[Expr, str, dict]:
+    """A random expression with the edge ``kind``, for diff, with its domain."""
+    while True:
+        expr, name = DIFF_EDGES[kind](rng)
+        env = _domain(expr, rng, names=[name])
+        if env is not None:
+            return expr, name, env
+
+
+def _simplify_edge_case(kind: str, rng: np.random.Generator) -> tuple[Expr, dict]:
+    """A random expression with the edge ``kind``, for simplify, with its domain."""
+    while True:
+        expr = SIMPLIFY_EDGES[kind](rng)
+        env = _domain(expr, rng)
+        if env is not None:
+            return expr, env
+
+
 def _random_diff_cases(rng: np.random.Generator, trials: int) -> Iterator[tuple[Expr, str, dict]]:
+    """One expression of each edge kind in :data:`DIFF_EDGES`, then ``trials`` random ones."""
+    edges = rng.spawn(1)[0]
+    for kind in DIFF_EDGES:
+        yield _diff_edge_case(kind, edges)
     made = 0
     while made < trials:
         expr = random_expression(rng, depth=int(rng.integers(2, 5)))
@@ -638,7 +721,8 @@ def check_diff(diff: Callable, *, seed: int = 0, trials: int = 30) -> None:
 
     Fixed cases test each rule alone (constant, variable, sum, product, power, quotient,
     chain rule through sin, cos, exp, log), then ``5 + x*y`` and combinations; then
-    ``trials`` random expressions from ``np.random.default_rng(seed)``.
+    one random expression of each kind in :data:`DIFF_EDGES`; then ``trials`` random
+    expressions from ``np.random.default_rng(seed)``.
     """
     rng = np.random.default_rng(seed)
     count = 0
@@ -650,7 +734,8 @@ def check_diff(diff: Callable, *, seed: int = 0, trials: int = 30) -> None:
     for expr, name, env in _random_diff_cases(rng, trials):
         _check_diff_one(diff, expr, name, env)
         count += 1
-    passed("diff", f"{count} expressions ({trials} random) agree with sympy.diff at random points")
+    passed("diff", f"{count} expressions ({len(DIFF_EDGES)} edge kinds, {trials} random) agree "
+                   "with sympy.diff at random points")
 
 
 def check_diff_property(diff: Callable, *, max_examples: int = 100) -> None:
@@ -847,6 +932,10 @@ def _leftover_note(result: Expr) -> str:
 
 
 def _random_simplify_cases(rng: np.random.Generator, trials: int) -> Iterator[tuple[Expr, dict]]:
+    """One expression of each edge kind in :data:`SIMPLIFY_EDGES`, then ``trials`` random ones."""
+    edges = rng.spawn(1)[0]
+    for kind in SIMPLIFY_EDGES:
+        yield _simplify_edge_case(kind, edges)
     made = 0
     while made < trials:
         expr = random_expression(rng, depth=int(rng.integers(2, 5)), identities=0.35)
@@ -862,7 +951,8 @@ def check_simplify(simplify: Callable, *, seed: int = 0, trials: int = 30) -> No
 
     Fixed cases test each identity alone (``x + 0``, ``x * 1``, ``x * 0``, ``x**1``,
     ``x**0``, folding ``Const + Const`` and ``Const * Const``), then inside other nodes
-    and bottom-up; then ``trials`` random expressions dressed with such identities.
+    and bottom-up; one random expression of each kind in :data:`SIMPLIFY_EDGES`; then
+    ``trials`` random expressions dressed with such identities.
     """
     rng = np.random.default_rng(seed)
     count = 0
@@ -874,8 +964,8 @@ def check_simplify(simplify: Callable, *, seed: int = 0, trials: int = 30) -> No
     for expr, env in _random_simplify_cases(rng, trials):
         _check_simplify_one(simplify, expr, env)
         count += 1
-    passed("simplify", f"{count} expressions ({trials} random): same value as sympy, "
-                       "never larger, no identity left to apply")
+    passed("simplify", f"{count} expressions ({len(SIMPLIFY_EDGES)} edge kinds, {trials} "
+                       "random): same value as sympy, never larger, no identity left to apply")
 
 
 def check_simplify_property(simplify: Callable, *, max_examples: int = 100) -> None:
