@@ -369,3 +369,18 @@ def test_graded_feedback_shows_the_named_mistake_offline(scratch_course, tmp_pat
     assert not [u for u in parser.urls if not u[2].startswith(("#", "data:image/"))]
     summary = page[page.index('<table class="feedback-summary">'):]
     assert MAE in summary[:summary.index("</table>")]
+
+    # The stored grade goes into Moodle's gradebook and the page into Moodle's zip, for
+    # a student whose submission came as Moodle names it.
+    grades = lms.course_grades(scratch_course)
+    assert [(g.lesson, g.student, g.score, g.max_score) for g in grades] == [
+        (LESSON, "ada", 6.0, 7.0)]
+    known = {("ada", LESSON): lms.download_name(
+        "Ada Lovelace_5001_assignsubmission_file_/derivatives.ipynb")}
+    report = lms.export(FIXTURES / "moodle_grades.csv", lms.MOODLE, tmp_path / "m.csv",
+                        grades, known)
+    assert report.filled == 1 and read_csv(tmp_path / "m.csv")[1][6] == "6"
+    zipped = lms.feedback_zip(scratch_course.feedback_directory, LESSON, ["ada"], lms.MOODLE,
+                              known, tmp_path / "feedback.zip")
+    assert zipped.entries == [
+        "Ada Lovelace_5001_assignsubmission_file_/feedback-derivatives.html"]
