@@ -41,11 +41,27 @@ DATA_DIRECTORY = "course-data"
 
 #: Environment variable holding a SQLAlchemy URL for a shared gradebook (default: SQLite).
 GRADEBOOK_ENV = "COURSE_GRADEBOOK_URL"
+#: The PostgreSQL driver the course installs (psycopg 3), for URLs that name none.
+POSTGRES_DRIVER = "postgresql+psycopg"
 
 #: Seconds a whole submission may run before its remaining cells count as not run.
 NOTEBOOK_TIMEOUT = 900
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def gradebook_url(url: str | None, root: Path) -> str:
+    """The gradebook's SQLAlchemy URL: ``url``, or SQLite's ``gradebook.db`` in ``root``.
+
+    A PostgreSQL URL that names no driver (``postgresql://`` or ``postgres://``) gets
+    psycopg 3, which the course installs; SQLAlchemy's default for it, psycopg2, is not.
+    """
+    if not url:
+        return f"sqlite:///{root / 'gradebook.db'}"
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme in ("postgresql", "postgres"):
+        return f"{POSTGRES_DRIVER}://{rest}"
+    return url
 
 
 def course_config(
@@ -72,8 +88,7 @@ def course_config(
     c.CourseDirectory.submitted_directory = str(data / "submitted")
     c.CourseDirectory.autograded_directory = str(data / "autograded")
     c.CourseDirectory.feedback_directory = str(data / "feedback")
-    c.CourseDirectory.db_url = (db_url or os.environ.get(GRADEBOOK_ENV)
-                                or f"sqlite:///{root / 'gradebook.db'}")
+    c.CourseDirectory.db_url = gradebook_url(db_url or os.environ.get(GRADEBOOK_ENV), root)
 
     # Released stubs: the function's signature and docstring stay, the body raises.
     c.ClearSolutions.code_stub = {"python": CODE_STUB}

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
+from nbgrader.preprocessors import SaveAutoGrades
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from autograder.config import (
     COURSE_ID,
@@ -26,8 +33,43 @@ from autograder.config import (
 STATE_FILE = "grading-state.json"
 
 
+#: The PostgreSQL advisory lock (per database) under which graders create what they share
+#: in a gradebook: its tables, its course rows, students, assignments and submissions.
+GRADEBOOK_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(f"nbgrader gradebook of {COURSE_ID}".encode()).digest()[:8], "big",
+    signed=True)
+
+
 class GradingError(RuntimeError):
     """nbgrader could not grade a submission."""
+
+
+@contextmanager
+def gradebook_lock(db_url: str) -> Iterator[None]:
+    """Hold the gradebook's creation lock for the block (on PostgreSQL; elsewhere a no-op).
+
+    nbgrader's ``Gradebook`` creates rows by looking for them first and inserting when
+    they are missing, and its tables the same way: two graders doing so at once for the
+    same student, course or empty database fail with an ``IntegrityError`` (a unique key,
+    or PostgreSQL's catalogue, already taken). Creating them under this lock makes each
+    exist once. On PostgreSQL it is a session advisory lock held by a connection of its
+    own, released when the block ends or the process dies. SQLite is for one grader on
+    one machine and needs none.
+    """
+    if make_url(db_url).get_backend_name() != "postgresql":
+        yield
+        return
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": GRADEBOOK_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                   {"key": GRADEBOOK_LOCK_KEY})
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -57,6 +99,7 @@ class Course:
                                     **limits)
         self.db_url: str = self.config.CourseDirectory.db_url
         self.api = NbGraderAPI(config=self.config)
+        self._gradebook_ready = False
 
     @property
     def submitted(self) -> Path:
@@ -70,9 +113,35 @@ class Course:
     def feedback_directory(self) -> Path:
         return self.root / DATA_DIRECTORY / "feedback"
 
+    def gradebook(self) -> Gradebook:
+        """The course's gradebook, open (close it, or use it in a ``with`` block).
+
+        The first call creates the tables and the course's rows under
+        :func:`gradebook_lock`, so graders that open a new shared database at once do not
+        collide.
+        """
+        self._create_gradebook()
+        return Gradebook(self.db_url, COURSE_ID)
+
+    def _create_gradebook(self) -> None:
+        """Create the gradebook's tables and course rows once (a no-op when they exist)."""
+        if self._gradebook_ready:
+            return
+        with gradebook_lock(self.db_url):
+            # nbgrader's SaveAutoGrades opens the gradebook under its default course.
+            for course_id in (COURSE_ID, "default_course"):
+                Gradebook(self.db_url, course_id).close()
+        self._gradebook_ready = True
+
     def generate(self, assignment: str) -> None:
-        """Generate the release (and register the assignment in the gradebook)."""
-        result = self.api.generate_assignment(assignment, force=True, create=True)
+        """Generate the release (and register the assignment in the gradebook).
+
+        Under :func:`gradebook_lock`: graders generating at once against one database
+        (the same lesson or not) take turns.
+        """
+        self._create_gradebook()
+        with gradebook_lock(self.db_url):
+            result = self.api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
             raise GradingError(f"{assignment}: {result.get('error')}\n{result.get('log')}")
 
@@ -101,10 +170,27 @@ class Course:
             raise GradingError(f"feedback {student}/{assignment}: {result.get('error')}")
         return self.feedback_directory / student / assignment
 
+    def save_autograded(self, assignment: str, student: str, notebook: str,
+                        nb: NotebookNode) -> None:
+        """Store the automatic scores of ``student``'s graded ``notebook`` (its name
+        without ``.ipynb``) with nbgrader's own ``SaveAutoGrades``; manual grades stay.
+
+        The student and the submission (with a row for each of its grades) are created
+        under :func:`gradebook_lock`, so coordinators storing the same students at once
+        create each row once; the scores then fill this submission's rows only.
+        """
+        self._create_gradebook()
+        with gradebook_lock(self.db_url), Gradebook(self.db_url, COURSE_ID) as gb:
+            gb.update_or_create_student(student)
+            gb.update_or_create_submission(assignment, student)
+        resources = {"nbgrader": {"assignment": assignment, "student": student,
+                                  "notebook": notebook, "db_url": self.db_url}}
+        SaveAutoGrades(config=self.config).preprocess(nb, resources)
+
     def cell_scores(self, assignment: str, student: str) -> dict[str, CellScore]:
         """Automatic scores of every graded cell of ``student``'s submission."""
         scores: dict[str, CellScore] = {}
-        with Gradebook(self.db_url, COURSE_ID) as gb:
+        with self.gradebook() as gb:
             submission = gb.find_submission(assignment, student)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
@@ -113,7 +199,7 @@ class Course:
         return scores
 
     def total(self, assignment: str, student: str) -> tuple[float, float]:
-        with Gradebook(self.db_url, COURSE_ID) as gb:
+        with self.gradebook() as gb:
             try:
                 submission = gb.find_submission(assignment, student)
             except MissingEntry:
@@ -147,7 +233,7 @@ class Course:
                 continue
             unresolved.setdefault((problem.student, problem.lesson), []).append(problem.problem)
         rows = 0
-        with Gradebook(self.db_url, COURSE_ID) as gb, open(path, "w", newline="") as handle:
+        with self.gradebook() as gb, open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["lesson", "student", "score", "max_score", "needs_manual_grade",
                              "review", "notes", "problem"])
