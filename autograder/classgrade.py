@@ -30,17 +30,20 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import SaveAutoGrades
 from nbgrader.utils import determine_grade, is_grade
 
-from autograder import compile_cache, notebooks, sandbox
-from autograder.config import DATA_DIRECTORY, gradebook_url
+from autograder import compile_cache, notebooks, sandbox, timings
+from autograder.config import COURSE_ID, DATA_DIRECTORY
 from autograder.grading import STATE_FILE, Course
 from autograder.intake import Submission
 from autograder.lessons import Lesson, layout
+from autograder.run_state import RunState
 from autograder.sandbox import UID_ENV, owned_tempdir
 
 #: Student ids under which the canaries are graded (in the workers' scratch courses only).
@@ -62,6 +65,8 @@ class Job:
     limits: dict
     #: "solution" or "release" for a canary (see the module's docstring), else None.
     canary: str | None = None
+    #: Whether the worker also writes the submission's feedback page.
+    feedback: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,12 @@ class Result:
     review: tuple[str, ...] = ()
     #: Unchanged since the last run: not regraded, its stored grade stands.
     kept: bool = False
+    #: The feedback the worker wrote: (path inside the student's lesson folder, content).
+    feedback: tuple[tuple[str, bytes], ...] = ()
+    #: Why the feedback could not be written (the grade stands).
+    feedback_problem: str | None = None
+    #: Seconds per grading phase (:data:`autograder.timings.PHASES`).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------ worker
@@ -94,10 +105,8 @@ def _scratch_course(job: Job) -> Course:
     if key not in _SCRATCH:
         root = owned_tempdir("grade-worker-")  # removed by the next run if this one dies
         atexit.register(shutil.rmtree, root, ignore_errors=True)
-        # Its own SQLite gradebook, whatever COURSE_GRADEBOOK_URL names: the course's.
         _SCRATCH[key] = (Course(root, source_directory=job.source_directory,
-                                release_directory=root / "release",
-                                db_url=gradebook_url(None, root), **job.limits), set())
+                                release_directory=root / "release", **job.limits), set())
     course, generated = _SCRATCH[key]
     if job.lesson not in generated:
         course.generate(job.lesson)
@@ -124,30 +133,52 @@ def prime_lesson(source_directory: str, lesson: str, timeout: int) -> float | st
 
 
 def grade_job(job: Job) -> Result:
-    """Autograde one submission in this worker's scratch course; return the graded notebook.
+    """Autograde one submission in this worker's scratch course; return the graded notebook
+    (and its feedback page, when the job asks for it) with the seconds of each phase.
 
     The scratch course is private to the worker and hidden from kernels; the student's
     files are removed from it once graded, whatever happened.
     """
     started = time.monotonic()
     course = None
-    try:
-        course = _scratch_course(job)
-        upload = Path(tempfile.mkdtemp(prefix="upload-", dir=course.root)) / job.notebook_name
-        upload.write_bytes(_without_annotations(job.content))
-        course.submit(job.student, job.lesson, upload)
-        shutil.rmtree(upload.parent)
-        course.autograde(job.lesson, job.student)
-        graded = course.autograded / job.student / job.lesson / job.notebook_name
-        return Result(job.student, job.lesson, graded.read_bytes(), None,
-                      time.monotonic() - started)
-    except Exception as error:  # one submission never stops the class
-        reason = f"{type(error).__name__}: {error}".strip()[:2_000]
-        return Result(job.student, job.lesson, None, reason, time.monotonic() - started)
-    finally:
-        if course is not None:
-            for folder in (course.submitted, course.autograded):
-                shutil.rmtree(folder / job.student, ignore_errors=True)
+    with timings.recording() as record:
+        try:
+            course = _scratch_course(job)
+            upload = Path(tempfile.mkdtemp(prefix="upload-", dir=course.root)) / job.notebook_name
+            upload.write_bytes(_without_annotations(job.content))
+            course.submit(job.student, job.lesson, upload)
+            shutil.rmtree(upload.parent)
+            course.autograde(job.lesson, job.student)
+            graded = course.autograded / job.student / job.lesson / job.notebook_name
+            content = graded.read_bytes()
+            feedback, problem = _feedback(course, job) if job.feedback else ((), None)
+            seconds = time.monotonic() - started
+            return Result(job.student, job.lesson, content, None, seconds, feedback=feedback,
+                          feedback_problem=problem, timings=_with_other(record, seconds))
+        except Exception as error:  # one submission never stops the class
+            reason = f"{type(error).__name__}: {error}".strip()[:2_000]
+            return Result(job.student, job.lesson, None, reason, time.monotonic() - started)
+        finally:
+            if course is not None:
+                for folder in (course.submitted, course.autograded, course.feedback_directory):
+                    shutil.rmtree(folder / job.student, ignore_errors=True)
+
+
+def _feedback(course: Course, job: Job) -> tuple[tuple[tuple[str, bytes], ...], str | None]:
+    """The feedback files of the graded submission (where its graded notebook is, in the
+    worker's scratch course, whose gradebook holds its scores), or why there are none."""
+    with timings.phase("feedback"):
+        try:
+            folder = course.generate_feedback(job.lesson, job.student)
+            return tuple((path.relative_to(folder).as_posix(), path.read_bytes())
+                         for path in sorted(folder.rglob("*")) if path.is_file()), None
+        except Exception as error:  # the grade stands without its feedback page
+            return (), f"{type(error).__name__}: {error}".strip()[:500]
+
+
+def _with_other(record: dict[str, float], seconds: float) -> dict[str, float]:
+    """``record`` with the worker's remaining seconds (nbgrader's own work) as ``other``."""
+    return {**record, "other": max(0.0, seconds - sum(record.values()))}
 
 
 def _without_annotations(content: bytes) -> bytes:
@@ -180,23 +211,20 @@ class ClassRun:
     #: More paths no kernel may see (the folder the submissions came from, say), checked by
     #: the preflight with the course's own secrets.
     secrets: tuple[Path, ...] = ()
+    #: Workers also write each graded submission's feedback page, which the coordinator
+    #: saves in the course's feedback folder.
+    feedback: bool = False
+    #: A Dask scheduler's address: grade on that cluster instead of a local process pool
+    #: (:mod:`autograder.dask_grading`).
+    scheduler: str | None = None
+    #: Shows the run's progress (a progress bar); without one, every result is a line.
+    tracker: Tracker | None = None
+    #: Per graded submission of the last run: (lesson, seconds per phase).
+    timings: list[tuple[str, dict[str, float]]] = field(default_factory=list, init=False)
 
     @property
     def state_path(self) -> Path:
         return self.course.root / DATA_DIRECTORY / STATE_FILE
-
-    def _load_state(self) -> dict:
-        try:
-            state = json.loads(self.state_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {}
-        return state if isinstance(state, dict) else {}
-
-    def _save_state(self, state: dict) -> None:
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state, indent=1, sort_keys=True))
-        temporary.replace(self.state_path)
 
     def run(self, submissions: list[Submission],
             progress: Callable[[str], None] = print) -> list[Result]:
@@ -211,40 +239,49 @@ class ClassRun:
         for lesson in lessons:
             self.course.generate(lesson)
             names[lesson] = Lesson.from_id(lesson).notebook
-        state = self._load_state()
+        state = RunState(self.state_path)
+        self.timings = []
         results: list[Result] = []
         jobs: list[Job] = []
-        for submission in submissions:
-            if submission.problem or submission.lesson is None:
-                results.append(Result(submission.student, submission.lesson or "?", None,
-                                      submission.problem or "unknown lesson", 0.0))
-                continue
-            key = f"{submission.student}/{submission.lesson}"
-            stored = state.get(key) if isinstance(state.get(key), dict) else {}
-            if not self.force and stored.get("digest") == _digest(submission.content):
-                progress(f"  {key}: unchanged since the last run, kept")
-                results.append(Result(submission.student, submission.lesson, None, None, 0.0,
-                                      tuple(stored.get("notes", ())),
-                                      tuple(stored.get("review", ())), kept=True))
-                continue
-            jobs.append(self._job(submission.student, submission.lesson,
-                                  names[submission.lesson], submission.content))
-        if jobs:
-            results.extend(self._grade(jobs, state, progress))
+        try:
+            for submission in submissions:
+                if submission.problem or submission.lesson is None:
+                    results.append(Result(submission.student, submission.lesson or "?", None,
+                                          submission.problem or "unknown lesson", 0.0))
+                    continue
+                key = f"{submission.student}/{submission.lesson}"
+                stored = state.get(key)
+                if not self.force and stored.get("digest") == _digest(submission.content):
+                    if self.tracker is None:
+                        progress(f"  {key}: unchanged since the last run, kept")
+                    results.append(Result(submission.student, submission.lesson, None, None,
+                                          0.0, tuple(stored.get("notes", ())),
+                                          tuple(stored.get("review", ())), kept=True))
+                    continue
+                jobs.append(self._job(submission.student, submission.lesson,
+                                      names[submission.lesson], submission.content,
+                                      feedback=self.feedback))
+            if jobs:
+                results.extend(self._grade(jobs, state, progress))
+        finally:
+            state.compact()  # also folds in the journal a killed run left
         return results
 
     def _job(self, student: str, lesson: str, notebook_name: str, content: bytes,
-             canary: str | None = None) -> Job:
+             canary: str | None = None, feedback: bool = False) -> Job:
         return Job(student, lesson, notebook_name, content, str(self._source_directory()),
-                   dict(self.course.limits if self.limits is None else self.limits), canary)
+                   dict(self.course.limits if self.limits is None else self.limits), canary,
+                   feedback)
 
-    def _grade(self, jobs: list[Job], state: dict,
+    def _grade(self, jobs: list[Job], state: RunState,
                progress: Callable[[str], None]) -> list[Result]:
         """Grade the canaries and ``jobs`` in one pool; store nothing unless the canaries pass.
 
-        Results that arrive before the last canary wait for its verdict.
+        Results that arrive before the last canary wait for its verdict. On a Dask
+        cluster every worker runs the preflight itself before its first job
+        (:mod:`autograder.dask_grading`): the kernels run there, not here.
         """
-        problems = preflight(self._secrets())
+        problems = [] if self.scheduler else preflight(self._secrets())
         if problems:
             raise RefusedToGrade("grading refused: this machine cannot grade safely; nothing "
                                  "was graded or written:\n" + "\n".join(f"  - {p}"
@@ -256,6 +293,8 @@ class ClassRun:
         waiting: list[tuple[Job, Result]] = []
         results: list[Result] = []
         outcomes = self._execute(canaries + jobs, progress)
+        if self.tracker is not None:
+            self.tracker.start(len(jobs))
         try:
             for job, result in outcomes:
                 if job.canary is not None:
@@ -294,30 +333,70 @@ class ClassRun:
         return {"solution": (self._source_directory() / lesson / notebook_name).read_bytes(),
                 "release": (self._release_directory() / lesson / notebook_name).read_bytes()}
 
-    def _record(self, job: Job, result: Result, state: dict, number: int, total: int,
+    def _record(self, job: Job, result: Result, state: RunState, number: int, total: int,
                 progress: Callable[[str], None]) -> Result:
-        """Store a graded submission, its digest and its annotations; report it."""
+        """Store a graded submission, its feedback, digest and annotations; report it.
+
+        The cost does not grow with the class: the state gets one journal line, the
+        gradebook one submission's rows.
+        """
+        result, scores = self._stored(job, result, state)
+        if self.tracker is not None:
+            self.tracker.advance(result)
         prefix = f"[{number}/{total}] {result.student} {result.lesson}:"
         if result.autograded is None:
             progress(f"{prefix} NOT GRADED: {result.problem}")
             return result
-        try:
-            marks = notebooks.annotations(nbformat.reads(result.autograded.decode("utf-8"),
-                                                         as_version=4))
-        except Exception as error:  # a worker's output the grader cannot read: not graded
-            result = replace(result, autograded=None,
-                             problem=f"the graded notebook cannot be read: {error}"[:500])
-            progress(f"{prefix} NOT GRADED: {result.problem}")
-            return result
-        result = replace(result, notes=tuple(marks["notes"]), review=tuple(marks["review"]))
-        self._store(result, job.notebook_name)
-        state[f"{result.student}/{result.lesson}"] = {
-            "digest": _digest(job.content), "notes": marks["notes"], "review": marks["review"]}
-        self._save_state(state)
-        score, max_score = self.course.total(result.lesson, result.student)
         flag = f"  REVIEW: {'; '.join(result.review)}" if result.review else ""
-        progress(f"{prefix} {score:g}/{max_score:g} ({result.seconds:.1f} s){flag}")
+        if result.feedback_problem:
+            progress(f"{prefix} no feedback page: {result.feedback_problem}")
+        if self.tracker is None or flag:
+            # The automatic score just stored (reading the gradebook back costs a connection
+            # per submission; manual grades show in the summary table).
+            score = sum(s for s, _ in scores.values()), sum(m for _, m in scores.values())
+            progress(f"{prefix} {score[0]:g}/{score[1]:g} ({result.seconds:.1f} s){flag}")
         return result
+
+    def _stored(self, job: Job, result: Result,
+                state: RunState) -> tuple[Result, dict[str, tuple[float, float]]]:
+        """``result`` once stored (with its annotations) and its exercises' automatic
+        scores; not graded when its notebook cannot be read."""
+        if result.autograded is None:
+            return result, {}
+        started = time.perf_counter()
+        try:
+            nb = nbformat.reads(result.autograded.decode("utf-8"), as_version=4)
+            marks = notebooks.annotations(nb)
+        except Exception as error:  # a worker's output the grader cannot read: not graded
+            return replace(result, autograded=None,
+                           problem=f"the graded notebook cannot be read: {error}"[:500]), {}
+        try:
+            scores = exercise_scores(nb)
+        except ValueError:  # only the progress line shows them; nbgrader stores its own
+            scores = {}
+
+        result = replace(result, notes=tuple(marks["notes"]), review=tuple(marks["review"]))
+        self._store(result, job.notebook_name, nb)
+        self._save_feedback(result)
+        state.record(f"{result.student}/{result.lesson}", {
+            "digest": _digest(job.content), "notes": marks["notes"], "review": marks["review"]})
+        seconds = {**result.timings, "storage": time.perf_counter() - started}
+        self.timings.append((result.lesson, seconds))
+        return replace(result, timings=seconds), scores
+
+
+    def _save_feedback(self, result: Result) -> None:
+        """Put the feedback the worker wrote where ``autograder feedback`` puts it."""
+        if not result.feedback:
+            return
+        folder = self.course.feedback_directory / result.student / result.lesson
+        shutil.rmtree(folder, ignore_errors=True)
+        for name, content in result.feedback:
+            if ".." in Path(name).parts or Path(name).is_absolute():
+                continue  # a worker never sends such a name; never write outside the folder
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
 
     def _source_directory(self) -> Path:
         return self._course_directory(self.course.config.CourseDirectory.source_directory)
@@ -338,6 +417,14 @@ class ClassRun:
         lessons = sorted({job.lesson for job in jobs})
         source = str(self._source_directory())
         timeout = int(self.course.config.TrustedExecute.timeout)
+        if self.scheduler:
+            from autograder import dask_grading
+
+            yield from dask_grading.execute(
+                self.scheduler, jobs, grade=self.grade, source=source, lessons=lessons,
+                timeout=timeout,
+                order=lambda primed: self._prepared(jobs, lessons, primed, progress))
+            return
         if self.workers <= 1 or len(jobs) <= 1:
             jobs = self._prepared(jobs, lessons, [prime_lesson(source, lesson, timeout)
                                                   for lesson in lessons], progress)
@@ -398,16 +485,35 @@ class ClassRun:
             cost[lesson] = outcome if isinstance(outcome, float) else 0.0
         return sorted(jobs, key=lambda job: (job.canary is None, -cost[job.lesson]))
 
-    def _store(self, result: Result, notebook_name: str) -> None:
+    def _store(self, result: Result, notebook_name: str, nb: nbformat.NotebookNode) -> None:
         """Save the graded notebook and its automatic scores in the course gradebook."""
         target = self.course.autograded / result.student / result.lesson / notebook_name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(result.autograded)
-        nb = nbformat.reads(result.autograded.decode("utf-8"), as_version=4)
-        self.course.save_autograded(result.lesson, result.student, Path(notebook_name).stem, nb)
+        with Gradebook(self.course.db_url, COURSE_ID) as gb:
+            gb.update_or_create_student(result.student)
+            gb.update_or_create_submission(result.lesson, result.student)
+        resources = {"nbgrader": {"assignment": result.lesson, "student": result.student,
+                                  "notebook": Path(notebook_name).stem,
+                                  "db_url": self.course.db_url}}
+        SaveAutoGrades(config=self.course.config).preprocess(nb, resources)
+
+
+class Tracker:
+    """Follows a class run: told how many submissions it grades, then each result."""
+
+    def start(self, total: int) -> None:
+        """Grading of ``total`` submissions begins (the canaries are not counted)."""
+
+    def advance(self, result: Result) -> None:
+        """One submission was graded (or could not be)."""
+
+    def close(self) -> None:
+        """The run is over."""
 
 
 # ----------------------------------------------------------------------------- canaries
+
 
 
 def preflight(secrets: list[Path]) -> list[str]:

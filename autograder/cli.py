@@ -89,26 +89,36 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 1
     found = [s for s in found if s.lesson in lessons or s.lesson is None]
     lms.remember(course.root / DATA_DIRECTORY, found)  # download names, for export/feedback
-    print(f"{len(found)} submission(s) from {source}, grading with {args.workers} worker(s)")
+    from autograder import run_progress
+
+    where = (f"on the Dask cluster at {args.scheduler}" if args.scheduler
+             else f"with {args.workers} worker(s)")
+    print(f"{len(found)} submission(s) from {source}, grading {where}")
+    tracker = run_progress.terminal_tracker()
+    # Workers write the feedback pages beside the graded notebooks; the run saves them.
     run = classgrade.ClassRun(course, workers=args.workers, force=args.force,
-                              secrets=(source.resolve(),))
+                              secrets=(source.resolve(),), feedback=not args.no_feedback,
+                              scheduler=args.scheduler, tracker=tracker)
     started = time.monotonic()
     try:
-        results = run.run(found)
+        results = run.run(found, progress=tracker.write if tracker else print)
     except classgrade.RefusedToGrade as refusal:
         print(f"\n{refusal}", file=sys.stderr)
         return 2
-    print(f"graded in {time.monotonic() - started:.1f} s")
-    graded = [r for r in results if r.autograded is not None]
+    finally:
+        if tracker is not None:
+            tracker.close()
+    seconds = time.monotonic() - started
+    print(f"graded in {seconds:.1f} s")
     if not args.no_feedback:
-        for result in graded:
-            course.generate_feedback(result.lesson, result.student)
         print(f"feedback: {course.feedback_directory}/<student>/<lesson>/")
     csv_path = Path(args.csv)
     rows = course.export_csv(csv_path, problems=[r for r in results if r.problem is not None],
                              current=_current(results))
     print(f"grades: {csv_path} ({rows} rows)")
     _print_summary(course, results)
+    print("\n" + "\n".join(run_progress.summary(results, seconds)))
+    print("\n" + "\n".join(run_progress.breakdown(run.timings) or ["nothing was graded"]))
     return 0
 
 
@@ -290,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--csv", default="grades.csv", help="where to write the grades CSV")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on the Dask cluster whose scheduler is at ADDRESS "
+                        "(tcp://host:8786 or tls://...; needs the cluster extra)")
     p.add_argument("--student-pattern",
                    help="regular expression with a `student` group, matched on file names")
     p.set_defaults(func=cmd_grade)
