@@ -141,7 +141,12 @@ def test_no_solution_line_reaches_the_site(site, lid):
 
 @pytest.mark.parametrize("lid", LESSONS)
 def test_no_hidden_test_line_reaches_the_site(site, lid):
-    lines = _lines_between(_sources(lid), "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+    # Every hidden line, short ones too, except one the release itself holds (a ")" or
+    # a call the visible check makes as well): students have that line anyway.
+    released = {line.strip() for cell in nbformat.read(lesson(lid).release, as_version=4).cells
+                for line in cell.source.splitlines()}
+    lines = [line for line in _lines_between(_sources(lid), "### BEGIN HIDDEN TESTS",
+                                             "### END HIDDEN TESTS") if line not in released]
     assert len(lines) >= 3, "too few hidden lines: the test would prove nothing"
     leaked = [line for line in lines if line in site.text]
     assert not leaked, f"hidden test lines of {lid} on the site: {leaked}"
