@@ -18,7 +18,9 @@ once at the end of the run (compacting the state). Not timed: the preflight, the
 release generation and the canaries, which run once per lesson whatever the class size.
 With ``--workers 1`` (the default) grading runs in the coordinator's own process, so
 no inter-process traffic is measured; with more, the notebooks' round trip through a
-process pool is timed too. It is a measurement, not a test.
+process pool is timed too. ``--without-gradebook`` keeps the graded notebooks but not
+their scores, to time the coordinator's own bookkeeping apart from nbgrader's gradebook
+writes (most of the time per submission). It is a measurement, not a test.
 """
 
 from __future__ import annotations
@@ -70,7 +72,17 @@ def grade_instantly(job: classgrade.Job) -> classgrade.Result:
     return classgrade.Result(job.student, job.lesson, _graded(job), None, 0.0)
 
 
-def measure(size: int, workers: int, scratch: Path) -> tuple[float, float]:
+class WithoutGradebook(classgrade.ClassRun):
+    """A class run that stores graded notebooks but skips the gradebook."""
+
+    def _store(self, result: classgrade.Result, notebook_name: str, *rest: object) -> None:
+        target = self.course.autograded / result.student / result.lesson / notebook_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(result.autograded)
+
+
+def measure(size: int, workers: int, scratch: Path,
+            gradebook: bool = True) -> tuple[float, float]:
     """Seconds of coordinator work per submission for a class of ``size``: wall-clock, and
     the coordinator process's CPU time (steadier on a shared machine)."""
     course = Course(scratch / f"class-{size}", source_directory=REPO_ROOT / SOURCE_DIRECTORY,
@@ -79,7 +91,8 @@ def measure(size: int, workers: int, scratch: Path) -> tuple[float, float]:
     submissions = [Submission(f"student{number:05d}", LESSON, "derivatives.ipynb", content)
                    for number in range(size)]
     FIRST_SUBMISSION.clear()
-    run = classgrade.ClassRun(course, workers=workers, grade=grade_instantly)
+    kind = classgrade.ClassRun if gradebook else WithoutGradebook
+    run = kind(course, workers=workers, grade=grade_instantly)
     if workers > 1:  # the pool's workers report nothing back: time from the first result
         started: list[float] = []
 
@@ -93,7 +106,7 @@ def measure(size: int, workers: int, scratch: Path) -> tuple[float, float]:
         run.run(submissions, progress=lambda message: None)
         first = FIRST_SUBMISSION[0]
     wall, cpu = time.perf_counter() - first[0], time.process_time() - first[1]
-    graded = course.total(LESSON, submissions[-1].student)
+    graded = course.total(LESSON, submissions[-1].student) if gradebook else (7.0, 7.0)
     if graded != (7.0, 7.0):
         raise SystemExit(f"the last submission was not stored: {graded}")
     return wall / size, cpu / size
@@ -104,14 +117,17 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1_000, 10_000])
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--without-gradebook", action="store_true",
+                        help="store graded notebooks but not their scores")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="coordinator-benchmark-"))
     try:
         print(f"coordinator time per submission ({LESSON}, grading that returns at once, "
-              f"{args.workers} worker(s)):", flush=True)
+              f"{args.workers} worker(s)"
+              f"{', without the gradebook' if args.without_gradebook else ''}):", flush=True)
         for size in args.sizes:
             started = time.perf_counter()
-            wall, cpu = measure(size, args.workers, scratch)
+            wall, cpu = measure(size, args.workers, scratch, not args.without_gradebook)
             print(f"  {size:>6} submissions: {wall * 1000:8.2f} ms per submission, "
                   f"{cpu * 1000:8.2f} ms of CPU ({time.perf_counter() - started:.1f} s in all)",
                   flush=True)
