@@ -1,11 +1,15 @@
 """Grade a whole class: in parallel, resumable, and never losing a batch to one submission.
 
-Each (student, lesson) is graded by a worker process in a scratch course of its own
-(its own gradebook copy, its own sandboxed kernel), so no submission can touch another
-or the real gradebook. The main process then stores each result in the course
-gradebook with nbgrader's own ``SaveAutoGrades`` (automatic scores only: manual grades
-survive a regrade) and records the submission's digest in a state file, so an
-interrupted run resumes without regrading finished students.
+Each (student, lesson) is graded by a worker process (of a local pool, or of a Dask
+cluster: :mod:`autograder.dask_grading`) in a scratch course of its own (its own
+gradebook copy, its own sandboxed kernel), so no submission can touch another or the
+real gradebook; the worker also writes the submission's feedback page. The main process
+then stores each result in the course gradebook with nbgrader's own ``SaveAutoGrades``
+(automatic scores only: manual grades survive a regrade), saves the feedback page and
+appends the submission's digest to the state's journal (:mod:`autograder.run_state`),
+so an interrupted run resumes without regrading finished students. Nothing it does per
+result grows with the class.
+
 
 Before it writes any grade, a run grades two canaries per lesson through exactly the
 same path as a submission: the lesson's source notebook (the solution), which must score
