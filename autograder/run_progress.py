@@ -63,7 +63,8 @@ def summary(results: Sequence[Result], seconds: float) -> list[str]:
     kept = [r for r in results if r.kept]
     not_graded = [r for r in results if r.problem is not None]
     review = [r for r in results if r.review]
-    per_notebook = f", {seconds / len(graded):.1f} s per graded notebook" if graded else ""
+    per_notebook = (f", {seconds / len(graded):.1f} s of the run per graded notebook"
+                    if graded else "")
     lines = [f"summary: {len(graded)} graded, {len(kept)} kept, {len(not_graded)} not graded, "
              f"{len(review)} flagged for review, in {seconds:.1f} s{per_notebook}"]
     reasons = Counter(_reason(r.problem or "") for r in not_graded)

@@ -38,7 +38,7 @@ def test_a_bar_is_drawn_only_on_a_terminal():
 def test_the_summary_counts_and_groups_the_reasons():
     lines = run_progress.summary(_results(), 10.0)
     assert lines[0] == ("summary: 2 graded, 1 kept, 3 not graded, 1 flagged for review, "
-                        "in 10.0 s, 5.0 s per graded notebook")
+                        "in 10.0 s, 5.0 s of the run per graded notebook")
     assert lines[1] == "  not graded (2): the file is empty"
     assert lines[2] == "  not graded (1): the grading worker died: KilledWorker"
     assert run_progress.breakdown([]) == []
