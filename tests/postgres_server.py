@@ -46,7 +46,7 @@ def find_bindir() -> Path:
     first.
     """
     on_path = shutil.which("initdb")
-    candidates = [Path(on_path).parent] if on_path else []
+    candidates = [Path(on_path).resolve().parent] if on_path else []
     debian = Path("/usr/lib/postgresql")
     if debian.is_dir():
         versions = [p for p in debian.iterdir() if p.name.isdigit()]

@@ -54,12 +54,17 @@ def _grade_cells(lesson: str) -> set[str]:
 
 #: ``autograder grade`` as the command line runs it, in a course folder of the test's own
 #: (the command always grades this repository's course, whose gradebook a test must not
-#: touch): only the course's root changes.
+#: touch): only the default course root changes.
 _COORDINATOR = """\
-import functools, sys
+import sys
 from autograder import cli, grading
 root, solutions = sys.argv[1:3]
-grading.Course = functools.partial(grading.Course, root, source_directory=solutions)
+
+class Course(grading.Course):
+    def __init__(self, course_root=root, *, source_directory=solutions, **settings):
+        super().__init__(course_root, source_directory=source_directory, **settings)
+
+grading.Course = Course
 sys.exit(cli.main(sys.argv[3:]))
 """
 
