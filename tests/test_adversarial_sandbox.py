@@ -46,7 +46,7 @@ def graded(tmp_path_factory):
                "gradebook": str(outside / "gradebook.db"),
                "submissions": str(outside / "download"), "token": f"tok-{uuid.uuid4().hex}",
                "victim": f"victim-{uuid.uuid4().hex}", "tag": uuid.uuid4().hex,
-               "kernels": str(sandbox.kernels_parent())}
+               "kernels": str(sandbox.kernels_parent()), "pgpass": str(outside / "pgpass")}
     course = Course(base / "course", source_directory=REPO_ROOT / "solutions",
                     release_directory=base / "release", db_url=f"sqlite:///{context['gradebook']}",
                     cell_timeout=60, notebook_timeout=600)
@@ -66,9 +66,15 @@ def graded(tmp_path_factory):
     course.submit("mallory", LESSON, probes)
     grader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
                                f"--from={context['submissions']}"])
-    saved = {name: os.environ.get(name) for name in ("GRADER_API_TOKEN", "COURSE_GRADEBOOK_URL")}
-    os.environ["GRADER_API_TOKEN"] = context["token"]
-    os.environ["COURSE_GRADEBOOK_URL"] = course.db_url
+    # The grader's secrets: a token, and a PostgreSQL gradebook's password in its URL, in
+    # PGPASSWORD and in the .pgpass file PGPASSFILE names (the course grades into SQLite).
+    (outside / "pgpass").write_text(f"*:*:*:grader:{context['token']}\n")
+    secrets = {"GRADER_API_TOKEN": context["token"], "PGPASSWORD": context["token"],
+               "PGPASSFILE": context["pgpass"],
+               "COURSE_GRADEBOOK_URL": f"postgresql+psycopg://grader:{context['token']}"
+                                       "@gradebook.invalid/course"}
+    saved = {name: os.environ.get(name) for name in secrets}
+    os.environ.update(secrets)
     try:
         course.autograde(LESSON, "mallory")
     finally:

@@ -6,8 +6,10 @@ names host paths that must not exist once grading is over. The placeholders are 
 from the test's context: ``repo`` (this repository), ``course`` (the course root),
 ``gradebook`` (an SQLite gradebook outside the course root), ``submissions`` (a folder
 named on a grading process's command line), ``token`` (a secret in the grader's
-environment), ``victim`` (text only another student's notebook holds), ``tag`` (a name
-unique to this run), ``kernels`` (the kernels' parent folder).
+environment, also the password in a PostgreSQL gradebook URL, in ``PGPASSWORD`` and in
+the ``.pgpass`` file ``pgpass`` that ``PGPASSFILE`` names), ``victim`` (text only another
+student's notebook holds), ``tag`` (a name unique to this run), ``kernels`` (the
+kernels' parent folder).
 """
 
 from __future__ import annotations
@@ -86,6 +88,20 @@ for _name, _value in os.environ.items():
         print('LEAK: variable', _name)
 """
 
+_POSTGRES = """\
+import os
+for _name, _value in os.environ.items():
+    if _name.startswith('PG') or '{token}' in _value:
+        print('LEAK: variable', _name)
+for _path in [os.path.expanduser('~/.pgpass'), '/root/.pgpass', '/var/lib/postgresql/.pgpass',
+              '{pgpass}', os.environ.get('PGPASSFILE', '')]:
+    try:
+        if _path and '{token}' in open(_path).read():
+            print('LEAK: password file', _path)
+    except OSError:
+        pass
+"""
+
 _OTHER_KERNELS = """\
 import glob, os
 _mine = os.getcwd()
@@ -133,6 +149,9 @@ CASES = [
                 "reads the grader's environment through /proc/<pid>/environ"),
     SandboxCase("own-environ", _ENVIRON,
                 "looks for the gradebook URL and tokens in its own environment"),
+    SandboxCase("postgres-credentials", _POSTGRES,
+                "looks for a PostgreSQL gradebook's password: PGPASSWORD, PGPASSFILE, the "
+                "URL, the grader's .pgpass"),
     SandboxCase("other-kernels", _OTHER_KERNELS,
                 "looks into other kernels' private folders"),
     SandboxCase("submissions-folder", _WALK.format(tops=["{submissions}", "/tmp", "/var/tmp"],
