@@ -38,12 +38,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
-from nbgrader.preprocessors import SaveAutoGrades
 from nbgrader.utils import determine_grade, is_grade
 
 from autograder import compile_cache, notebooks, sandbox, timings
-from autograder.config import COURSE_ID, DATA_DIRECTORY
+from autograder.config import DATA_DIRECTORY, gradebook_url
 from autograder.grading import STATE_FILE, Course
 from autograder.intake import Submission
 from autograder.lessons import Lesson, layout
@@ -109,8 +107,10 @@ def _scratch_course(job: Job) -> Course:
     if key not in _SCRATCH:
         root = owned_tempdir("grade-worker-")  # removed by the next run if this one dies
         atexit.register(shutil.rmtree, root, ignore_errors=True)
+        # Its own SQLite gradebook, whatever COURSE_GRADEBOOK_URL names: the course's.
         _SCRATCH[key] = (Course(root, source_directory=job.source_directory,
-                                release_directory=root / "release", **job.limits), set())
+                                release_directory=root / "release",
+                                db_url=gradebook_url(None, root), **job.limits), set())
     course, generated = _SCRATCH[key]
     if job.lesson not in generated:
         course.generate(job.lesson)
@@ -494,13 +494,7 @@ class ClassRun:
         target = self.course.autograded / result.student / result.lesson / notebook_name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(result.autograded)
-        with Gradebook(self.course.db_url, COURSE_ID) as gb:
-            gb.update_or_create_student(result.student)
-            gb.update_or_create_submission(result.lesson, result.student)
-        resources = {"nbgrader": {"assignment": result.lesson, "student": result.student,
-                                  "notebook": Path(notebook_name).stem,
-                                  "db_url": self.course.db_url}}
-        SaveAutoGrades(config=self.course.config).preprocess(nb, resources)
+        self.course.save_autograded(result.lesson, result.student, Path(notebook_name).stem, nb)
 
 
 class Tracker:
