@@ -104,6 +104,17 @@ def test_equivalent_mutants_carry_a_reason():
         assert len(reason) > 20, (lesson, exercise, mutant_id)
 
 
+def test_every_equivalence_names_a_mutant_of_the_current_solution():
+    """Ids carry the line in the answer cell: editing a docstring above the solution moves
+    them, and a stale entry would let a real survivor count as justified elsewhere."""
+    generated: dict[tuple[str, str], set[str]] = {}
+    for lesson, exercise, mutant_id in EQUIVALENT:
+        if (lesson, exercise) not in generated:
+            generated[lesson, exercise] = set(_ids(mutation.generate(
+                exercise, solution_source(lesson, exercise))))
+        assert mutant_id in generated[lesson, exercise], (lesson, exercise, mutant_id)
+
+
 def test_reset_undoes_names_and_attribute_patches():
     _, nb = mutation.solution("05-reverse-mode")
     answers, _, _ = mutation._layout(nb)

@@ -18,27 +18,27 @@ _OVERWRITTEN = ("every entry of the array is assigned in the loop before it is r
 
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     # ---------------------------------------------------------------- 01-derivatives
-    ("01-derivatives", "mse", "delete@L4:4 Assign"): _AS_FLOAT,
-    ("01-derivatives", "mse", "delete@L5:4 Assign"): _AS_FLOAT,
-    ("01-derivatives", "sigmoid_prime", "delete@L4:4 Assign"):
+    ("01-derivatives", "mse", "delete@L7:4 Assign"): _AS_FLOAT,
+    ("01-derivatives", "mse", "delete@L8:4 Assign"): _AS_FLOAT,
+    ("01-derivatives", "sigmoid_prime", "delete@L8:4 Assign"):
         f"{_AS_FLOAT}; for a float z, np.tanh returns the same value as for a 0-d array",
-    ("01-derivatives", "sigmoid_prime", "negate@L4:8 -"):
+    ("01-derivatives", "sigmoid_prime", "negate@L8:8 -"):
         "sigmoid' is even: with -z the two factors s and s_neg trade places exactly (np.tanh "
         "is odd bit for bit), and their product is the same",
-    ("01-derivatives", "relu_prime", "swapargs@L4:11 np.where"):
+    ("01-derivatives", "relu_prime", "swapargs@L7:11 np.where"):
         "np.where(1.0, z > 0, 0.0): the scalar condition 1.0 is true everywhere, so the "
         "result is z > 0 broadcast and promoted with 0.0 to float64, the same 1.0/0.0 array",
     # ------------------------------------------------------------------- 02-numeric
-    ("02-numeric", "numeric_gradient", "delete@L7:4 Assign"):
+    ("02-numeric", "numeric_gradient", "delete@L8:4 Assign"):
         f"{_AS_FLOAT} (x is copied before each perturbation, so it is never modified)",
-    ("02-numeric", "numeric_gradient", "negate@L8:11 -"): _OVERWRITTEN,
-    ("02-numeric", "numeric_jacobian", "delete@L7:4 Assign"): _AS_FLOAT,
-    ("02-numeric", "numeric_jacobian", "negate@L10:15 -"):
+    ("02-numeric", "numeric_gradient", "negate@L9:11 -"): _OVERWRITTEN,
+    ("02-numeric", "numeric_jacobian", "delete@L8:4 Assign"): _AS_FLOAT,
+    ("02-numeric", "numeric_jacobian", "negate@L11:15 -"):
         "the step is -0.0 instead of 0.0 off its one entry h: x + step and x - step differ "
         "from the solution's only in the sign of zero entries, the same real points",
-    ("02-numeric", "relative_error", "delete@L4:4 Assign"): _AS_FLOAT,
-    ("02-numeric", "relative_error", "delete@L5:4 Assign"): _AS_FLOAT,
-    ("02-numeric", "relative_error", "swapargs@L6:40 np.maximum"):
+    ("02-numeric", "relative_error", "delete@L8:4 Assign"): _AS_FLOAT,
+    ("02-numeric", "relative_error", "delete@L9:4 Assign"): _AS_FLOAT,
+    ("02-numeric", "relative_error", "swapargs@L10:40 np.maximum"):
         "np.maximum is symmetric in its arguments (NaN propagates from either side)",
     # ------------------------------------------------------------------ 03-symbolic
     ("03-symbolic", "diff", "negate@L11:19 -"):
@@ -46,10 +46,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("03-symbolic", "diff", "delete@L28:4 Raise"):
         "unreachable: every node type of the contract (Const, Var, Add, Mul, Pow, Sin, Cos, "
         "Exp, Log) returns from its own case before the final raise",
-    ("03-symbolic", "simplify", "swapargs@L16:19 Add"):
+    ("03-symbolic", "simplify", "swapargs@L19:19 Add"):
         "Add(v, u) has the value and the size of Add(u, v), the only two things the "
         "contract fixes",
-    ("03-symbolic", "simplify", "swapargs@L28:19 Mul"):
+    ("03-symbolic", "simplify", "swapargs@L31:19 Mul"):
         "Mul(v, u) has the value and the size of Mul(u, v), the only two things the "
         "contract fixes",
     # -------------------------------------------------------------- 04-forward-mode
@@ -84,12 +84,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("08-optimizers", "rmsprop_step", "delete@L9:4 Assign"): _AS_FLOAT,
     ("08-optimizers", "adam_step", "delete@L11:4 Assign"): _AS_FLOAT,
     # ----------------------------------------------------------- 09-neural-network
-    ("09-neural-network", "mlp_forward", "const@L10:36 0 -> -1"):
+    ("09-neural-network", "mlp_forward", "const@L11:36 0 -> -1"):
         "the output layer has one unit (W2 has shape (h, 1)), so column -1 is column 0",
-    ("09-neural-network", "train_xor", "negate@L10:49 -"):
+    ("09-neural-network", "train_xor", "negate@L11:49 -"):
         "b1 starts at -0.0 instead of 0.0: adding it changes no pre-activation (t + -0.0 "
         "== t), and the first Adam step gives b1 the same value either way",
-    ("09-neural-network", "train_xor", "negate@L11:49 -"):
+    ("09-neural-network", "train_xor", "negate@L12:49 -"):
         "b2 starts at -0.0 instead of 0.0: adding it changes no output (t + -0.0 == t), "
         "and the first Adam step gives b2 the same value either way",
     # ------------------------------------------------------------- 10-second-order

@@ -194,7 +194,7 @@ _MLP_BACKWARD = [
     (W1, b1), (W2, b2) = params
     n = X.shape[0]
 """)),
-           r"JAX arrays"),
+           r"JAX arrays|uses jax"),  # the live check, or the by-hand rule when graded
 ]
 
 _MLP_BACKWARD_ALT = [
