@@ -62,7 +62,10 @@ def lab_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 def lab() -> None:
     ensure_environment("")
-    run(BIN / "jupyter", "lab", "--ServerApp.root_dir", ROOT / "lessons", env=lab_env())
+    # Jupyter refuses to start as root unless told to (a container or a fresh VM is root).
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    run(BIN / "jupyter", "lab", "--ServerApp.root_dir", ROOT / "lessons", *as_root,
+        env=lab_env())
 
 
 def test() -> None:
