@@ -38,6 +38,7 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -384,6 +385,7 @@ def restore_arguments(args: tuple, kwargs: dict, state: dict[str, Any]) -> None:
 
 _dumps = json.dumps
 _open = open
+_monotonic = time.monotonic
 
 
 class _Recorder:
@@ -448,6 +450,7 @@ def begin_cell(grade_id: str) -> None:
     """Mark the start of test cell ``grade_id`` in the log (:func:`read_log` splits there)."""
     if _recorder is not None:
         _recorder.write(protocol.cell_marker(grade_id))
+        _integrity.check(everything=True)
 
 
 class replaying:
@@ -602,7 +605,7 @@ class in_call:
     def __enter__(self) -> None:
         _current_call.append(self.label)
         if _recorder is not None:
-            _integrity.check(self.label)
+            _integrity.check()
 
     def __exit__(self, *exc: object) -> None:
         if _current_call:
@@ -700,15 +703,26 @@ def _audit(event: str, args: tuple) -> None:
 
 
 class _Integrity:
-    """Functions and classes of the course's modules, as first seen: a change is flagged."""
+    """Functions and classes of the course's modules, as first seen: a change is flagged.
+
+    Compared at each new test cell and, during a check, before a call of student code
+    once :data:`INTERVAL` seconds have passed since the last comparison. A patch stays in
+    place until compared, so it is flagged all the same (at the call where it is seen);
+    only one undone within the interval goes unseen, as one undone within a single call
+    always would. Comparing before every call cost most of a check's time: a check of
+    thousands of calls compared dozens of modules thousands of times.
+    """
 
     #: Modules every attribute of which must stay as it was.
     STRICT = ("course.protocol", "course.recording", "course.checking", "course.shortcuts")
+    #: Seconds between two comparisons of all the course's modules, at least.
+    INTERVAL = 0.05
 
     def __init__(self) -> None:
         self.seen: dict[str, dict[str, int]] = {}
-        self.calls = 0
-        self.last = ""
+        self.compared_at = -math.inf
+        self.module_count = -1
+        self.modules: list[tuple[str, Any]] = []
 
     @staticmethod
     def _attributes(module: Any, strict: bool) -> dict[str, int]:
@@ -744,22 +758,31 @@ class _Integrity:
                       and not shortcuts._in_library(function.__code__.co_filename)]
         return found
 
-    def check(self, label: str) -> None:
-        """Compare the course's modules with what they were (on a new check, or every 64)."""
-        self.calls += 1
-        if label == self.last and self.calls % 64:
+    def _modules(self) -> list[tuple[str, Any]]:
+        """The course's loaded modules; ``sys.modules`` is searched again only when it has
+        grown or shrunk."""
+        if len(sys.modules) != self.module_count:
+            self.module_count = len(sys.modules)
+            self.modules = [(name, module) for name, module in list(sys.modules.items())
+                            if (name == "course" or name.startswith("course."))
+                            and module is not None]
+        return self.modules
+
+    def check(self, *, everything: bool = False) -> None:
+        """Compare the course's modules with what they were, when ``everything`` or once
+        :data:`INTERVAL` has passed since the last comparison."""
+        now = _monotonic()
+        if not everything and now - self.compared_at < self.INTERVAL:
             return
-        self.last = label
-        for name, module in list(sys.modules.items()):
-            if not (name == "course" or name.startswith("course.")) or module is None:
-                continue
-            now = self._attributes(module, name in self.STRICT)
-            before = self.seen.setdefault(name, now)
-            changed = sorted(k for k in before.keys() | now.keys()
-                             if before.get(k) != now.get(k))
-            changed += self._foreign(module) if before is now else []
+        self.compared_at = now
+        for name, module in self._modules():
+            now_seen = self._attributes(module, name in self.STRICT)
+            before = self.seen.setdefault(name, now_seen)
+            changed = sorted(k for k in before.keys() | now_seen.keys()
+                             if before.get(k) != now_seen.get(k))
+            changed += self._foreign(module) if before is now_seen else []
             if changed:
-                self.seen[name] = now
+                self.seen[name] = now_seen
                 shown = ", ".join(f"{name}.{k}" for k in changed[:3])
                 flag(_where(), f"the course's code was patched ({shown})")
 
@@ -779,5 +802,5 @@ def start_from_environment() -> None:
     if not path or _recorder is not None:
         return
     _recorder = _Recorder(path)
-    _integrity.check("")
+    _integrity.check(everything=True)
     sys.addaudithook(_audit)
