@@ -69,6 +69,9 @@ class Job:
     canary: str | None = None
     #: Whether the worker also writes the submission's feedback page.
     feedback: bool = False
+    #: A solution canary whose kernel fills the compilation cache (its lesson's programs
+    #: are not in it yet): the instructor's code, run through the grading path anyway.
+    fill_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def grade_job(job: Job) -> Result:
             upload.write_bytes(_without_annotations(job.content))
             course.submit(job.student, job.lesson, upload)
             shutil.rmtree(upload.parent)
-            course.autograde(job.lesson, job.student)
+            _autograde(course, job)
             graded = course.autograded / job.student / job.lesson / job.notebook_name
             content = graded.read_bytes()
             feedback, problem = _feedback(course, job) if job.feedback else ((), None)
@@ -166,6 +169,19 @@ def grade_job(job: Job) -> Result:
             if course is not None:
                 for folder in (course.submitted, course.autograded, course.feedback_directory):
                     shutil.rmtree(folder / job.student, ignore_errors=True)
+
+
+def _autograde(course: Course, job: Job) -> None:
+    """Autograde ``job`` in ``course``; a filling canary's kernel also fills the cache."""
+    folder = compile_cache.cache_dir() if job.fill_cache and job.canary == "solution" else None
+    if folder is None:
+        course.autograde(job.lesson, job.student)
+        return
+    started = time.monotonic()
+    with compile_cache.filling(folder):
+        course.autograde(job.lesson, job.student)
+    notebook = Lesson.from_id(job.lesson).source_in(job.source_directory)
+    compile_cache.mark_filled(notebook, folder, time.monotonic() - started)
 
 
 def _feedback(course: Course, job: Job) -> tuple[tuple[tuple[str, bytes], ...], str | None]:
@@ -223,8 +239,18 @@ class ClassRun:
     scheduler: str | None = None
     #: Shows the run's progress (a progress bar); without one, every result is a line.
     tracker: Tracker | None = None
+    #: Graded submissions stored in the gradebook together, in one transaction (or
+    #: fewer, when :attr:`batch_seconds` pass first): a commit per submission cost about
+    #: half a second, more than a large class's workers leave the coordinator.
+    batch_size: int = 32
+    batch_seconds: float = 5.0
     #: Per graded submission of the last run: (lesson, seconds per phase).
     timings: list[tuple[str, dict[str, float]]] = field(default_factory=list, init=False)
+    #: Graded submissions waiting for their gradebook rows: (job, result, notebook,
+    #: annotations, seconds spent on them so far).
+    _pending: list[tuple[Job, Result, nbformat.NotebookNode, dict, float]] = field(
+        default_factory=list, init=False)
+    _pending_since: float = field(default=0.0, init=False)
 
     @property
     def state_path(self) -> Path:
@@ -323,6 +349,7 @@ class ClassRun:
                                                 len(jobs), progress))
         finally:
             outcomes.close()  # a refusal cancels every job not started yet
+            self._flush(state)  # what was graded before an interruption is kept
         return results
 
     def _secrets(self) -> list[Path]:
@@ -363,7 +390,8 @@ class ClassRun:
 
     def _stored(self, job: Job, result: Result,
                 state: RunState) -> tuple[Result, dict[str, tuple[float, float]]]:
-        """``result`` once stored (with its annotations) and its exercises' automatic
+        """``result`` with its annotations, its graded notebook and feedback saved and its
+        scores queued for the gradebook (:meth:`_flush`), with its exercises' automatic
         scores; not graded when its notebook cannot be read."""
         if result.autograded is None:
             return result, {}
@@ -380,14 +408,36 @@ class ClassRun:
             scores = {}
 
         result = replace(result, notes=tuple(marks["notes"]), review=tuple(marks["review"]))
-        self._store(result, job.notebook_name, nb)
+        target = self.course.autograded / result.student / result.lesson / job.notebook_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(result.autograded)
         self._save_feedback(result)
-        state.record(f"{result.student}/{result.lesson}", {
-            "digest": _digest(job.content), "notes": marks["notes"], "review": marks["review"]})
-        seconds = {**result.timings, "storage": time.perf_counter() - started}
-        self.timings.append((result.lesson, seconds))
-        return replace(result, timings=seconds), scores
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append((job, result, nb, marks, time.perf_counter() - started))
+        if (len(self._pending) >= self.batch_size
+                or time.monotonic() - self._pending_since >= self.batch_seconds):
+            self._flush(state)
+        return result, scores
 
+    def _flush(self, state: RunState) -> None:
+        """Store the queued submissions' scores in the gradebook in one transaction, then
+        note each in the state's journal (a submission counts as graded once its scores
+        are stored: after a crash, the ones still queued are graded again)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        started = time.perf_counter()
+        self.course.save_autograded_many([
+            (result.lesson, result.student, Path(job.notebook_name).stem, nb)
+            for job, result, nb, _, _ in pending])
+        for job, result, _, marks, _ in pending:
+            state.record(f"{result.student}/{result.lesson}", {
+                "digest": _digest(job.content), "notes": marks["notes"],
+                "review": marks["review"]})
+        share = (time.perf_counter() - started) / len(pending)
+        for _, result, _, _, seconds in pending:
+            self.timings.append((result.lesson, {**result.timings, "storage": seconds + share}))
 
     def _save_feedback(self, result: Result) -> None:
         """Put the feedback the worker wrote where ``autograder feedback`` puts it."""
@@ -429,9 +479,17 @@ class ClassRun:
                 timeout=timeout,
                 order=lambda primed: self._prepared(jobs, lessons, primed, progress))
             return
+        # The solution canary of a lesson whose programs are not cached yet fills the
+        # cache: it runs the instructor's notebook through the grading path anyway.
+        cache = compile_cache.cache_dir()
+        filled = [compile_cache.filled_seconds(Lesson.from_id(lesson).source_in(source), cache)
+                  for lesson in lessons]
+        empty = {lesson for lesson, seconds in zip(lessons, filled, strict=True)
+                 if cache is not None and seconds is None}
+        jobs = [replace(job, fill_cache=True)
+                if job.canary == "solution" and job.lesson in empty else job for job in jobs]
+        jobs = self._prepared(jobs, lessons, filled, progress)
         if self.workers <= 1 or len(jobs) <= 1:
-            jobs = self._prepared(jobs, lessons, [prime_lesson(source, lesson, timeout)
-                                                  for lesson in lessons], progress)
             _start_worker()
             for job in jobs:
                 yield job, self.grade(job)
@@ -441,9 +499,6 @@ class ClassRun:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=context,
                                  initializer=_start_worker) as pool:
-            primed = pool.map(prime_lesson, [source] * len(lessons), lessons,
-                              [timeout] * len(lessons))
-            jobs = self._prepared(jobs, lessons, list(primed), progress)
             futures = {pool.submit(self.grade, job): job for job in jobs}
             orphans = []
             try:
@@ -476,8 +531,8 @@ class ClassRun:
     @staticmethod
     def _prepared(jobs: list[Job], lessons: list[str], primed: list[float | str | None],
                   progress: Callable[[str], None]) -> list[Job]:
-        """Report lessons whose cache could not be filled; order the jobs: canaries first,
-        then the longest lessons first.
+        """Report lessons whose cache could not be filled; order the jobs: the canaries
+        that fill the cache, the other canaries, then the longest lessons first.
 
         Starting the longest lessons first keeps both workers busy to the end, instead of
         one worker finishing a long lesson alone.
@@ -487,14 +542,8 @@ class ClassRun:
             if isinstance(outcome, str):
                 progress(f"  {lesson}: no compilation cache ({outcome}); grading goes on")
             cost[lesson] = outcome if isinstance(outcome, float) else 0.0
-        return sorted(jobs, key=lambda job: (job.canary is None, -cost[job.lesson]))
-
-    def _store(self, result: Result, notebook_name: str, nb: nbformat.NotebookNode) -> None:
-        """Save the graded notebook and its automatic scores in the course gradebook."""
-        target = self.course.autograded / result.student / result.lesson / notebook_name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(result.autograded)
-        self.course.save_autograded(result.lesson, result.student, Path(notebook_name).stem, nb)
+        return sorted(jobs, key=lambda job: (not job.fill_cache, job.canary is None,
+                                             -cost[job.lesson]))
 
 
 class Tracker:

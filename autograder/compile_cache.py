@@ -7,10 +7,11 @@ a way in, though: an entry is native code, so a cache that student code can writ
 let one submission change what another submission's kernel -- or the grader's own
 oracle -- computes. Hence:
 
-* the cache is written only by the grader, by running each lesson's *source* notebook
-  (the instructor's code) once, in a plain kernel, into a staging folder whose entries
-  are then moved in atomically (:func:`prime`); nothing writes while students' kernels
-  read;
+* the cache is written only from the instructor's code: each lesson's *source*
+  notebook, run once into a staging folder whose entries the grader then copies in
+  atomically. A class run does it with the lesson's solution canary, which runs that
+  notebook through the grading path anyway (:func:`filling`, :func:`harvest`); a Dask
+  worker host with :func:`prime`, in a plain kernel. Student kernels never write;
 * grading kernels and the grader's replays only read it (their minimum compile time
   for writing is set beyond reach);
 * it is used only when kernels run as a user of their own (the grader is root, see
@@ -31,6 +32,7 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -81,6 +83,88 @@ def reader_env(folder: Path | None) -> dict[str, str]:
     return {"JAX_COMPILATION_CACHE_DIR": str(folder), **_NEVER_WRITE}
 
 
+#: The staging folder inside a filling kernel's private folder.
+STAGING = ".jax-staging"
+_filling: list[Path] = []
+
+
+@contextlib.contextmanager
+def filling(folder: Path | None) -> Iterator[None]:
+    """Kernels started inside write what they compile (into their own staging folder,
+    see :func:`kernel_env`) for :func:`harvest` to copy into ``folder``.
+
+    Only for kernels that run the instructor's code (a class run's solution canary):
+    whatever they write becomes native code loaded by every later kernel.
+    """
+    if folder is None:
+        yield
+        return
+    _filling.append(folder)
+    try:
+        yield
+    finally:
+        _filling.pop()
+
+
+def filling_into() -> Path | None:
+    """The cache that kernels started now fill (see :func:`filling`), or None."""
+    return _filling[-1] if _filling else None
+
+
+def kernel_env(folder: Path | None, workdir: Path) -> dict[str, str]:
+    """A grading kernel's cache settings: it reads ``folder``, or -- while
+    :func:`filling` -- writes everything it compiles into its own staging folder."""
+    if folder is not None and filling_into() == folder:
+        return {"JAX_COMPILATION_CACHE_DIR": str(workdir / STAGING), **_WRITE_EVERYTHING}
+    return reader_env(folder)
+
+
+def harvest(workdir: Path, folder: Path, *, max_bytes: int = 256 * 2**20) -> int:
+    """Copy the entries a filling kernel left in ``workdir``'s staging folder into the
+    cache ``folder``; return how many were added.
+
+    The kernel has stopped (its user's processes are gone). Entries are copied into new
+    files of the grader's own, made read-only for others and renamed into place, so a
+    reader sees all of an entry or none; links and anything but regular files are
+    skipped, as is anything past ``max_bytes`` in all.
+    """
+    staging = workdir / STAGING
+    if staging.is_symlink() or not staging.is_dir():
+        return 0
+    added, budget = 0, max_bytes
+    for entry in os.scandir(staging):
+        target = folder / entry.name
+        if not entry.is_file(follow_symlinks=False) or target.exists():
+            continue
+        size = entry.stat(follow_symlinks=False).st_size
+        if size > budget:
+            continue
+        budget -= size
+        with contextlib.suppress(OSError):
+            descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(descriptor, "rb") as source, tempfile.NamedTemporaryFile(
+                    dir=folder.parent, delete=False) as copy:
+                shutil.copyfileobj(source, copy)
+            os.chmod(copy.name, 0o644)
+            os.replace(copy.name, target)
+            added += 1
+    return added
+
+
+def filled_seconds(notebook: Path, folder: Path | None) -> float | None:
+    """Seconds ``notebook`` ran when it filled ``folder``; None when it has not."""
+    if folder is None:
+        return None
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        return float(_stamp(folder, notebook).read_text())
+    return None
+
+
+def mark_filled(notebook: Path, folder: Path, seconds: float) -> None:
+    """Note that ``folder`` holds what running ``notebook`` compiles (it ran ``seconds``)."""
+    _stamp(folder, notebook).write_text(f"{seconds:.2f}")
+
+
 def use_in_this_process(folder: Path | None) -> None:
     """Let this (grader) process load the oracles' compiled programs from the cache."""
     if folder is None:
@@ -113,9 +197,9 @@ def prime(notebook: Path, folder: Path | None, *, timeout: int) -> float | None:
     """
     if folder is None:
         return None
-    stamp = _stamp(folder, notebook)
-    with contextlib.suppress(FileNotFoundError, ValueError):
-        return float(stamp.read_text())
+    seconds = filled_seconds(notebook, folder)
+    if seconds is not None:
+        return seconds
     staging = Path(tempfile.mkdtemp(prefix="staging-", dir=folder.parent))
     work = Path(tempfile.mkdtemp(prefix="prime-", dir=folder.parent))
     try:
@@ -131,7 +215,7 @@ def prime(notebook: Path, folder: Path | None, *, timeout: int) -> float | None:
             if entry.is_file() and not target.exists():
                 os.chmod(entry, 0o644)
                 os.replace(entry, target)  # atomic: a reader sees all of an entry or none
-        stamp.write_text(f"{seconds:.2f}")
+        mark_filled(notebook, folder, seconds)
         return seconds
     finally:
         shutil.rmtree(staging, ignore_errors=True)

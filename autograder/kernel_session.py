@@ -433,6 +433,10 @@ class KernelSession:
         self._tampered = False
         self._folders: list[Path] = []
         self._stack: contextlib.ExitStack | None = None
+        #: The compilation cache this session's kernels fill (a canary's), or None.
+        self.fills = compile_cache.filling_into()
+        #: Compiled programs this session added to that cache.
+        self.harvested = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -458,7 +462,7 @@ class KernelSession:
         self._tampered = False
         env = dict(os.environ, **self.settings.env,
                    **{recording.RECORD_ENV: str(self.log.path)},
-                   **compile_cache.reader_env(compile_cache.cache_dir()))
+                   **compile_cache.kernel_env(compile_cache.cache_dir(), self.workdir))
         self.client = SessionClient(
             str(self.workdir), config=self.settings.config, kernel_name=self.settings.kernel_name,
             timeout=int(self.settings.cell_timeout), startup_timeout=self.settings.startup_timeout,
@@ -498,8 +502,12 @@ class KernelSession:
                     client._cleanup_kernel()
 
     def close(self) -> None:
-        """Stop the kernel, close the logs and remove every folder this session made."""
+        """Stop the kernel, close the logs and remove every folder this session made
+        (after copying what a filling kernel compiled into the cache)."""
         self.stop()
+        if self.fills is not None:
+            for folder in self._folders:
+                self.harvested += compile_cache.harvest(folder, self.fills)
         for log in self.logs:
             log.close()
         self.logs = []

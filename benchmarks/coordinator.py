@@ -19,8 +19,10 @@ release generation and the canaries, which run once per lesson whatever the clas
 With ``--workers 1`` (the default) grading runs in the coordinator's own process, so
 no inter-process traffic is measured; with more, the notebooks' round trip through a
 process pool is timed too. ``--without-gradebook`` keeps the graded notebooks but not
-their scores, to time the coordinator's own bookkeeping apart from nbgrader's gradebook
-writes (most of the time per submission). It is a measurement, not a test.
+their scores, to time the coordinator's own bookkeeping apart from the gradebook
+writes. ``--batch-sizes`` compares how many submissions are stored per gradebook
+transaction (default: 1, as before batching, against the class run's batch), with the
+first as the baseline of the printed ratios. It is a measurement, not a test.
 """
 
 from __future__ import annotations
@@ -72,27 +74,27 @@ def grade_instantly(job: classgrade.Job) -> classgrade.Result:
     return classgrade.Result(job.student, job.lesson, _graded(job), None, 0.0)
 
 
-class WithoutGradebook(classgrade.ClassRun):
-    """A class run that stores graded notebooks but skips the gradebook."""
+class CourseWithoutGradebook(Course):
+    """A course that keeps graded notebooks and the run's state but stores no scores."""
 
-    def _store(self, result: classgrade.Result, notebook_name: str, *rest: object) -> None:
-        target = self.course.autograded / result.student / result.lesson / notebook_name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(result.autograded)
+    def save_autograded_many(self, graded: list) -> None:
+        return None
 
 
-def measure(size: int, workers: int, scratch: Path,
-            gradebook: bool = True) -> tuple[float, float]:
+def measure(size: int, workers: int, scratch: Path, gradebook: bool = True,
+            batch_size: int = classgrade.ClassRun.batch_size) -> tuple[float, float]:
     """Seconds of coordinator work per submission for a class of ``size``: wall-clock, and
     the coordinator process's CPU time (steadier on a shared machine)."""
-    course = Course(scratch / f"class-{size}", source_directory=REPO_ROOT / SOURCE_DIRECTORY,
-                    release_directory=scratch / f"class-{size}" / "release")
+    kind = Course if gradebook else CourseWithoutGradebook
+    root = scratch / f"class-{size}-{batch_size}"
+    course = kind(root, source_directory=REPO_ROOT / SOURCE_DIRECTORY,
+                  release_directory=root / "release")
     content = find_lesson(LESSON).solution.read_bytes()
     submissions = [Submission(f"student{number:05d}", LESSON, "derivatives.ipynb", content)
                    for number in range(size)]
     FIRST_SUBMISSION.clear()
-    kind = classgrade.ClassRun if gradebook else WithoutGradebook
-    run = kind(course, workers=workers, grade=grade_instantly)
+    run = classgrade.ClassRun(course, workers=workers, grade=grade_instantly,
+                              batch_size=batch_size)
     if workers > 1:  # the pool's workers report nothing back: time from the first result
         started: list[float] = []
 
@@ -119,18 +121,28 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--without-gradebook", action="store_true",
                         help="store graded notebooks but not their scores")
+    parser.add_argument("--batch-sizes", type=int, nargs="*",
+                        default=[1, classgrade.ClassRun.batch_size],
+                        help="submissions stored per gradebook transaction; the first is the "
+                        "baseline of the printed ratios")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="coordinator-benchmark-"))
     try:
         print(f"coordinator time per submission ({LESSON}, grading that returns at once, "
               f"{args.workers} worker(s)"
               f"{', without the gradebook' if args.without_gradebook else ''}):", flush=True)
+        batches = [1] if args.without_gradebook else args.batch_sizes
         for size in args.sizes:
-            started = time.perf_counter()
-            wall, cpu = measure(size, args.workers, scratch, not args.without_gradebook)
-            print(f"  {size:>6} submissions: {wall * 1000:8.2f} ms per submission, "
-                  f"{cpu * 1000:8.2f} ms of CPU ({time.perf_counter() - started:.1f} s in all)",
-                  flush=True)
+            baseline = None
+            for batch in batches:
+                started = time.perf_counter()
+                wall, cpu = measure(size, args.workers, scratch, not args.without_gradebook,
+                                    batch)
+                baseline = baseline or wall
+                print(f"  {size:>6} submissions, {batch:>3} per transaction: "
+                      f"{wall * 1000:8.2f} ms per submission ({baseline / wall:5.2f}x), "
+                      f"{cpu * 1000:8.2f} ms of CPU ({time.perf_counter() - started:.1f} s "
+                      "in all)", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

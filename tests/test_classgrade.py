@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import released_notebook, solution_notebook
 
-from autograder import classgrade, intake, notebooks
+from autograder import classgrade, compile_cache, intake, notebooks
 from autograder.config import COURSE_ID, REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -131,3 +135,38 @@ def test_a_dying_worker_costs_only_its_own_job(scratch_course, lms_zip):
     assert scratch_course.total(LESSON, "1001") == (7.0, 7.0)
     assert results["1005"].autograded is None
     assert "worker died" in results["1005"].problem
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the cache is used only when kernels run as "
+                    "a user of their own")
+def test_on_a_cold_cache_the_solution_canary_fills_it(scratch_course, tmp_path, monkeypatch):
+    """No separate priming run: the lesson's solution canary, run through the grading
+    path anyway, fills the compilation cache; the next run finds it filled and the
+    scores are the same."""
+    outside = Path(tempfile.mkdtemp(prefix="cache-test-"))
+    try:
+        os.chmod(outside, 0o711)
+        monkeypatch.setenv(compile_cache.CACHE_ENV, str(outside / "kernels" / "cache"))
+        folder = compile_cache.cache_dir()
+        source = solution_notebook(LESSON)
+        assert compile_cache.filled_seconds(source, folder) is None
+        right = intake.Submission("1001", LESSON, source.name, source.read_bytes(), None)
+        wrong = intake.Submission("1005", LESSON, source.name, _one_wrong(tmp_path), None)
+        classgrade.ClassRun(scratch_course, workers=1).run([right, wrong],
+                                                            progress=lambda line: None)
+        assert compile_cache.filled_seconds(source, folder) > 0
+        programs = [p for p in folder.iterdir() if p.name.endswith("-cache")]
+        assert len(programs) >= 10
+        assert all(p.stat().st_uid == os.geteuid() and p.stat().st_mode & 0o777 == 0o644
+                   for p in programs)
+        assert scratch_course.total(LESSON, "1001") == (7.0, 7.0)
+        assert scratch_course.total(LESSON, "1005") == (6.0, 7.0)
+
+        classgrade.ClassRun(scratch_course, workers=1, force=True).run(
+            [right, wrong], progress=lambda line: None)
+        # filled once: the second run's canary only reads, as the students' kernels do
+        assert sorted(p for p in folder.iterdir() if p.name.endswith("-cache")) == sorted(
+            programs)
+        assert scratch_course.total(LESSON, "1005") == (6.0, 7.0)
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)

@@ -110,3 +110,73 @@ def test_the_grader_fills_it_and_another_user_only_reads_it(monkeypatch, tmp_pat
     assert int(run.stdout.split("HITS")[1]) >= 1, run.stdout  # loaded what the grader compiled
     after = {p.name for p in folder.iterdir() if p.name.endswith("-cache")}
     assert after == programs  # and added nothing
+
+
+@needs_root
+def test_a_filling_kernel_adds_what_it_compiled_and_a_student_kernel_only_reads(
+        monkeypatch, request):
+    """A class run's solution canary fills the cache from its sandboxed kernel: the grader
+    copies the entries in as its own, read-only files; a student kernel loads them and
+    writes nothing."""
+    from autograder.kernel_session import KernelSession, Settings
+
+    outside = Path(tempfile.mkdtemp(prefix="cache-test-"))
+    request.addfinalizer(lambda: shutil.rmtree(outside, ignore_errors=True))
+    os.chmod(outside, 0o711)
+    monkeypatch.setenv(compile_cache.CACHE_ENV, str(outside / "kernels" / "cache"))
+    folder = compile_cache.cache_dir()
+    settings = Settings(cell_timeout=120, kernel_parent=str(outside / "kernels"))
+
+    with compile_cache.filling(folder), KernelSession(settings) as canary:
+        canary.start()
+        assert canary.run(PROGRAM).status == "ok"
+    assert canary.harvested >= 1
+    programs = {p.name for p in folder.iterdir() if p.name.endswith("-cache")}
+    assert any(name.startswith("jit__lambda") for name in programs)
+    for name in programs:
+        info = (folder / name).lstat()
+        assert stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid()
+        assert stat.S_IMODE(info.st_mode) == 0o644
+
+    with KernelSession(settings) as student:
+        student.start()
+        run = student.run(PROBE)
+        assert run.status == "ok", run.outputs
+        text = "".join(output.get("text", "") for output in run.outputs)
+        assert int(text.split("HITS")[1]) >= 1, text
+    assert student.harvested == 0
+    assert {p.name for p in folder.iterdir() if p.name.endswith("-cache")} == programs
+
+
+def test_harvest_copies_regular_files_only_and_within_its_budget(tmp_path):
+    staging = tmp_path / "kernel" / compile_cache.STAGING
+    staging.mkdir(parents=True)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (staging / "small-cache").write_bytes(b"x" * 10)
+    (staging / "large-cache").write_bytes(b"y" * 100)
+    secret = tmp_path / "secret"
+    secret.write_text("not an entry")
+    (staging / "link-cache").symlink_to(secret)
+    os.mkfifo(staging / "pipe-cache")
+    (staging / "folder-cache").mkdir()
+    (folder / "kept-cache").write_bytes(b"old")
+    (staging / "kept-cache").write_bytes(b"new")
+
+    assert compile_cache.harvest(tmp_path / "kernel", folder, max_bytes=50) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["kept-cache", "small-cache"]
+    assert (folder / "small-cache").read_bytes() == b"x" * 10
+    assert (folder / "kept-cache").read_bytes() == b"old"  # an entry is never replaced
+    assert not (folder / "small-cache").is_symlink()
+
+
+def test_a_staging_folder_that_is_a_link_is_not_followed(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "entry-cache").write_bytes(b"x")
+    (tmp_path / "kernel").mkdir()
+    (tmp_path / "kernel" / compile_cache.STAGING).symlink_to(elsewhere)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    assert compile_cache.harvest(tmp_path / "kernel", folder) == 0
+    assert list(folder.iterdir()) == []
