@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import shutil
 import warnings
 from collections.abc import Collection, Iterator
@@ -38,6 +37,7 @@ from autograder.config import (
     SOURCE_DIRECTORY,
     course_config,
 )
+from autograder.run_state import RunState
 
 #: The class run's state file, in the course's data folder: per ``student/lesson``, the
 #: digest of the graded file and grading's notes and review lines.
@@ -295,13 +295,9 @@ class Course:
 
     def stored_annotations(self) -> dict[tuple[str, str], dict]:
         """Grading's notes and review lines per (student, lesson), from the class run's
-        state file (empty when there is none)."""
-        try:
-            state = json.loads((self.root / DATA_DIRECTORY / STATE_FILE).read_text())
-        except (OSError, ValueError):
-            return {}
+        state (its file and the journal a killed run left; empty when there is none)."""
         found = {}
-        for key, entry in state.items() if isinstance(state, dict) else ():
+        for key, entry in RunState(self.root / DATA_DIRECTORY / STATE_FILE).entries.items():
             student, _, lesson = str(key).rpartition("/")
             if isinstance(entry, dict):
                 found[(student, lesson)] = entry

@@ -66,3 +66,22 @@ def test_phases_are_timed_once_and_broken_down_per_lesson():
     assert timings.imports_only("import numpy as np\nfrom course import checks")
     assert not timings.imports_only("import numpy as np\nx = 1")
     assert not timings.imports_only("")
+
+
+def test_the_csv_annotations_include_what_a_killed_run_journaled(tmp_path):
+    """A run killed before folding its journal still has its notes and flags read back
+    (by the CSV export, say), as the next run reads them."""
+    from autograder.config import DATA_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY
+    from autograder.grading import STATE_FILE, Course
+
+    course = Course(tmp_path, source_directory=REPO_ROOT / SOURCE_DIRECTORY,
+                    release_directory=tmp_path / "release")
+    state = RunState(tmp_path / DATA_DIRECTORY / STATE_FILE)
+    state.record("s1/01-derivatives", {"digest": "a", "notes": [], "review": ["frames"]})
+    state.compact()
+    killed = RunState(tmp_path / DATA_DIRECTORY / STATE_FILE)
+    killed.record("s2/01-derivatives", {"digest": "b", "notes": ["rebuilt"], "review": []})
+    del killed  # no compact: the journal stays, as after a kill
+    found = course.stored_annotations()
+    assert found[("s1", "01-derivatives")]["review"] == ["frames"]
+    assert found[("s2", "01-derivatives")]["notes"] == ["rebuilt"]
