@@ -71,6 +71,10 @@ _TOO_LARGE = "\n[an output too large to receive was dropped]\n"
 #: Key of a review flag in the log (not an answer; see :mod:`course.protocol`).
 REVIEW_KEY = protocol.REVIEW_KEY
 HISTORY_OFF = ["--HistoryManager.enabled=False", "--HistoryManager.hist_file=:memory:"]
+#: A grading kernel's own log shows errors only: its warning that the grader talks to it
+#: over local TCP (authenticated by the key in its private folder) was one stderr line
+#: per kernel on the instructor's terminal, two per graded notebook.
+QUIET = ["--IPKernelApp.log_level=ERROR"]
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -467,7 +471,8 @@ class KernelSession:
             str(self.workdir), config=self.settings.config, kernel_name=self.settings.kernel_name,
             timeout=int(self.settings.cell_timeout), startup_timeout=self.settings.startup_timeout,
             interrupt_on_timeout=True, raise_on_iopub_timeout=False, allow_errors=True,
-            record_timing=False, shutdown_kernel="immediate", extra_arguments=list(HISTORY_OFF),
+            record_timing=False, shutdown_kernel="immediate",
+            extra_arguments=[*HISTORY_OFF, *QUIET],
             error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": []},
             max_output_bytes=self.settings.max_output_bytes,
             max_message_bytes=self.settings.max_message_bytes,
