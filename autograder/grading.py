@@ -21,6 +21,7 @@ from nbgrader.api import (
     Student,
     SubmittedAssignment,
     SubmittedNotebook,
+    new_uuid,
 )
 from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import SaveAutoGrades
@@ -319,20 +320,24 @@ def _upsert(gb: Gradebook, assignment: str, student: str) -> None:
     try:
         gb.find_submission(assignment, student)
     except MissingEntry:
-        # As nbgrader's add_submission: the submission mirrors the assignment's structure.
-        with gb.db.no_autoflush:
-            submission = SubmittedAssignment(assignment=gb.find_assignment(assignment),
-                                             student=gb.find_student(student))
-            for notebook in submission.assignment.notebooks:
-                submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
-                for grade_cell in notebook.grade_cells:
-                    Grade(cell_id=grade_cell.id, notebook=submitted)
-                for solution_cell in notebook.solution_cells:
-                    Comment(cell_id=solution_cell.id, notebook=submitted)
-                for task_cell in notebook.task_cells:
-                    Comment(cell_id=task_cell.id, notebook=submitted)
-                    Grade(cell_id=task_cell.id, notebook=submitted)
-            gb.db.add(submission)
+        # The rows of nbgrader's add_submission (the submission mirrors the assignment's
+        # structure), made by id: linking the objects would load every submission of the
+        # assignment and of its notebooks into the session, once per new submission.
+        found = gb.find_assignment(assignment)
+        submission = new_uuid()
+        gb.db.add(SubmittedAssignment(id=submission, assignment_id=found.id,
+                                      student_id=student))
+        for notebook in found.notebooks:
+            submitted = new_uuid()
+            gb.db.add(SubmittedNotebook(id=submitted, assignment_id=submission,
+                                        notebook_id=notebook.id))
+            for cell in notebook.grade_cells:
+                gb.db.add(Grade(cell_id=cell.id, notebook_id=submitted))
+            for cell in notebook.solution_cells:
+                gb.db.add(Comment(cell_id=cell.id, notebook_id=submitted))
+            for cell in notebook.task_cells:
+                gb.db.add(Comment(cell_id=cell.id, notebook_id=submitted))
+                gb.db.add(Grade(cell_id=cell.id, notebook_id=submitted))
         gb.db.flush()
 
 
@@ -350,21 +355,26 @@ class _AutoGrades(SaveAutoGrades):
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.student_id = resources["nbgrader"]["student"]
         self.db_url = resources["nbgrader"]["db_url"]
+        # One query for the notebook's grades and comments, not one per cell.
+        row = self.gradebook.find_submission_notebook(self.notebook_id, self.assignment_id,
+                                                      self.student_id)
+        self.grades = {grade.name: grade for grade in row.grades}
+        self.comments = {comment.name: comment for comment in row.comments}
         for index, cell in enumerate(nb.cells):
             self.preprocess_cell(cell, resources, index)
         return nb, resources
 
     def _add_score(self, cell: NotebookNode, resources: dict) -> None:
-        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"],
-                                          self.notebook_id, self.assignment_id,
-                                          self.student_id)
+        name = cell.metadata["nbgrader"]["grade_id"]
+        grade = self.grades.get(name) or self.gradebook.find_grade(
+            name, self.notebook_id, self.assignment_id, self.student_id)
         grade.auto_score, _ = nbgrader_utils.determine_grade(cell, self.log)
         grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
 
     def _add_comment(self, cell: NotebookNode, resources: dict) -> None:
-        comment = self.gradebook.find_comment(cell.metadata["nbgrader"]["grade_id"],
-                                              self.notebook_id, self.assignment_id,
-                                              self.student_id)
+        name = cell.metadata["nbgrader"]["grade_id"]
+        comment = self.comments.get(name) or self.gradebook.find_comment(
+            name, self.notebook_id, self.assignment_id, self.student_id)
         unchanged = cell.metadata.nbgrader.get("checksum", None) == (
             nbgrader_utils.compute_checksum(cell))
         comment.auto_comment = ("No response." if unchanged and not nbgrader_utils.is_task(cell)

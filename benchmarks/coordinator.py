@@ -21,8 +21,9 @@ no inter-process traffic is measured; with more, the notebooks' round trip throu
 process pool is timed too. ``--without-gradebook`` keeps the graded notebooks but not
 their scores, to time the coordinator's own bookkeeping apart from the gradebook
 writes. ``--batch-sizes`` compares how many submissions are stored per gradebook
-transaction (default: 1, as before batching, against the class run's batch), with the
-first as the baseline of the printed ratios. It is a measurement, not a test.
+transaction: 0 stores one submission at a time with nbgrader's ``SaveAutoGrades`` (a
+commit per cell, as before batching), 1 and 32 in transactions of that many; the first
+is the baseline of the printed ratios. It is a measurement, not a test.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import SaveAutoGrades
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder import classgrade  # noqa: E402
-from autograder.config import REPO_ROOT, SOURCE_DIRECTORY  # noqa: E402
+from autograder.config import COURSE_ID, REPO_ROOT, SOURCE_DIRECTORY  # noqa: E402
 from autograder.grading import Course  # noqa: E402
 from autograder.intake import Submission  # noqa: E402
 from autograder.lessons import lesson as find_lesson  # noqa: E402
@@ -74,6 +77,20 @@ def grade_instantly(job: classgrade.Job) -> classgrade.Result:
     return classgrade.Result(job.student, job.lesson, _graded(job), None, 0.0)
 
 
+class CourseStoringOneByOne(Course):
+    """Stores each submission as before batching: nbgrader's own ``SaveAutoGrades``, which
+    opens the gradebook and commits once per cell (the baseline of ``--batch-sizes 0``)."""
+
+    def save_autograded_many(self, graded: list) -> None:
+        for assignment, student, notebook, nb in graded:
+            with Gradebook(self.db_url, COURSE_ID) as gb:
+                gb.update_or_create_student(student)
+                gb.update_or_create_submission(assignment, student)
+            SaveAutoGrades(config=self.config).preprocess(nb, {"nbgrader": {
+                "assignment": assignment, "student": student, "notebook": notebook,
+                "db_url": self.db_url}})
+
+
 class CourseWithoutGradebook(Course):
     """A course that keeps graded notebooks and the run's state but stores no scores."""
 
@@ -85,7 +102,8 @@ def measure(size: int, workers: int, scratch: Path, gradebook: bool = True,
             batch_size: int = classgrade.ClassRun.batch_size) -> tuple[float, float]:
     """Seconds of coordinator work per submission for a class of ``size``: wall-clock, and
     the coordinator process's CPU time (steadier on a shared machine)."""
-    kind = Course if gradebook else CourseWithoutGradebook
+    kind = (CourseWithoutGradebook if not gradebook else
+            CourseStoringOneByOne if batch_size == 0 else Course)
     root = scratch / f"class-{size}-{batch_size}"
     course = kind(root, source_directory=REPO_ROOT / SOURCE_DIRECTORY,
                   release_directory=root / "release")
@@ -94,7 +112,7 @@ def measure(size: int, workers: int, scratch: Path, gradebook: bool = True,
                    for number in range(size)]
     FIRST_SUBMISSION.clear()
     run = classgrade.ClassRun(course, workers=workers, grade=grade_instantly,
-                              batch_size=batch_size)
+                              batch_size=max(batch_size, 1))
     if workers > 1:  # the pool's workers report nothing back: time from the first result
         started: list[float] = []
 
@@ -122,9 +140,10 @@ def main() -> int:
     parser.add_argument("--without-gradebook", action="store_true",
                         help="store graded notebooks but not their scores")
     parser.add_argument("--batch-sizes", type=int, nargs="*",
-                        default=[1, classgrade.ClassRun.batch_size],
-                        help="submissions stored per gradebook transaction; the first is the "
-                        "baseline of the printed ratios")
+                        default=[0, 1, classgrade.ClassRun.batch_size],
+                        help="submissions stored per gradebook transaction (0: one at a time "
+                        "with nbgrader's SaveAutoGrades, as before batching); the first is "
+                        "the baseline of the printed ratios")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="coordinator-benchmark-"))
     try:
@@ -139,7 +158,8 @@ def main() -> int:
                 wall, cpu = measure(size, args.workers, scratch, not args.without_gradebook,
                                     batch)
                 baseline = baseline or wall
-                print(f"  {size:>6} submissions, {batch:>3} per transaction: "
+                how = "nbgrader, per cell" if batch == 0 else f"{batch:>3} per transaction"
+                print(f"  {size:>6} submissions, {how:>18}: "
                       f"{wall * 1000:8.2f} ms per submission ({baseline / wall:5.2f}x), "
                       f"{cpu * 1000:8.2f} ms of CPU ({time.perf_counter() - started:.1f} s "
                       "in all)", flush=True)
