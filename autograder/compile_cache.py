@@ -111,24 +111,25 @@ def filling_into() -> Path | None:
     return _filling[-1] if _filling else None
 
 
-def kernel_env(folder: Path | None, workdir: Path) -> dict[str, str]:
-    """A grading kernel's cache settings: it reads ``folder``, or -- while
-    :func:`filling` -- writes everything it compiles into its own staging folder."""
-    if folder is not None and filling_into() == folder:
+def kernel_env(folder: Path | None, workdir: Path, *, fills: Path | None = None
+               ) -> dict[str, str]:
+    """A grading kernel's cache settings: it reads ``folder``, or -- for a session that
+    ``fills`` a cache (see :func:`filling`) -- writes everything it compiles into the
+    staging folder inside its ``workdir``."""
+    if fills is not None:
         return {"JAX_COMPILATION_CACHE_DIR": str(workdir / STAGING), **_WRITE_EVERYTHING}
     return reader_env(folder)
 
 
-def harvest(workdir: Path, folder: Path, *, max_bytes: int = 256 * 2**20) -> int:
-    """Copy the entries a filling kernel left in ``workdir``'s staging folder into the
-    cache ``folder``; return how many were added.
+def harvest(staging: Path, folder: Path, *, max_bytes: int = 256 * 2**20) -> int:
+    """Copy the entries a filling run left in ``staging`` into the cache ``folder``;
+    return how many were added.
 
-    The kernel has stopped (its user's processes are gone). Entries are copied into new
-    files of the grader's own, made read-only for others and renamed into place, so a
-    reader sees all of an entry or none; links and anything but regular files are
-    skipped, as is anything past ``max_bytes`` in all.
+    The run has stopped (a kernel's user has no process left). Entries are copied into
+    new files of the grader's own, made read-only for others and renamed into place, so
+    a reader sees all of an entry or none; an entry already there is kept; links and
+    anything but regular files are skipped, as is anything past ``max_bytes`` in all.
     """
-    staging = workdir / STAGING
     if staging.is_symlink() or not staging.is_dir():
         return 0
     added, budget = 0, max_bytes
@@ -140,7 +141,8 @@ def harvest(workdir: Path, folder: Path, *, max_bytes: int = 256 * 2**20) -> int
         if size > budget:
             continue
         budget -= size
-        with contextlib.suppress(OSError):
+        copy = None
+        try:
             descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
             with os.fdopen(descriptor, "rb") as source, tempfile.NamedTemporaryFile(
                     dir=folder.parent, delete=False) as copy:
@@ -148,6 +150,10 @@ def harvest(workdir: Path, folder: Path, *, max_bytes: int = 256 * 2**20) -> int
             os.chmod(copy.name, 0o644)
             os.replace(copy.name, target)
             added += 1
+        except OSError:  # an entry that cannot be copied is left out, and no copy stays
+            if copy is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(copy.name)
     return added
 
 
@@ -210,11 +216,7 @@ def prime(notebook: Path, folder: Path | None, *, timeout: int) -> float | None:
         started = time.monotonic()
         execute(nbformat.read(str(notebook), as_version=4), cwd=work, timeout=timeout, env=env)
         seconds = time.monotonic() - started
-        for entry in staging.iterdir():
-            target = folder / entry.name
-            if entry.is_file() and not target.exists():
-                os.chmod(entry, 0o644)
-                os.replace(entry, target)  # atomic: a reader sees all of an entry or none
+        harvest(staging, folder)
         mark_filled(notebook, folder, seconds)
         return seconds
     finally:

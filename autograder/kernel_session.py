@@ -466,7 +466,8 @@ class KernelSession:
         self._tampered = False
         env = dict(os.environ, **self.settings.env,
                    **{recording.RECORD_ENV: str(self.log.path)},
-                   **compile_cache.kernel_env(compile_cache.cache_dir(), self.workdir))
+                   **compile_cache.kernel_env(compile_cache.cache_dir(), self.workdir,
+                                               fills=self.fills))
         self.client = SessionClient(
             str(self.workdir), config=self.settings.config, kernel_name=self.settings.kernel_name,
             timeout=int(self.settings.cell_timeout), startup_timeout=self.settings.startup_timeout,
@@ -512,7 +513,8 @@ class KernelSession:
         self.stop()
         if self.fills is not None:
             for folder in self._folders:
-                self.harvested += compile_cache.harvest(folder, self.fills)
+                self.harvested += compile_cache.harvest(folder / compile_cache.STAGING,
+                                                        self.fills)
         for log in self.logs:
             log.close()
         self.logs = []

@@ -163,7 +163,7 @@ def test_harvest_copies_regular_files_only_and_within_its_budget(tmp_path):
     (folder / "kept-cache").write_bytes(b"old")
     (staging / "kept-cache").write_bytes(b"new")
 
-    assert compile_cache.harvest(tmp_path / "kernel", folder, max_bytes=50) == 1
+    assert compile_cache.harvest(staging, folder, max_bytes=50) == 1
     assert sorted(p.name for p in folder.iterdir()) == ["kept-cache", "small-cache"]
     assert (folder / "small-cache").read_bytes() == b"x" * 10
     assert (folder / "kept-cache").read_bytes() == b"old"  # an entry is never replaced
@@ -178,5 +178,5 @@ def test_a_staging_folder_that_is_a_link_is_not_followed(tmp_path):
     (tmp_path / "kernel" / compile_cache.STAGING).symlink_to(elsewhere)
     folder = tmp_path / "cache"
     folder.mkdir()
-    assert compile_cache.harvest(tmp_path / "kernel", folder) == 0
+    assert compile_cache.harvest(tmp_path / "kernel" / compile_cache.STAGING, folder) == 0
     assert list(folder.iterdir()) == []
