@@ -676,9 +676,19 @@ def _memory_note(index: int, run: Run) -> str:
             "kernel was restarted without that cell's definitions")
 
 
+def left_out_output() -> NotebookNode:
+    """What a demo cell left out of grading shows (:mod:`autograder.demo_cells`)."""
+    return nbformat.v4.new_output(
+        "stream", name="stdout",
+        text="(A demo: not run while grading; no graded cell needs what it makes.)\n")
+
+
 def run_notebook(session: KernelSession, nb: NotebookNode, *, test_cells: set[int],
-                 deadline: float, max_restarts: int) -> dict[int, Window]:
-    """Run every code cell of ``nb`` in ``session``, storing each cell's outputs in ``nb``.
+                 deadline: float, max_restarts: int,
+                 leave_out: set[int] = frozenset()) -> dict[int, Window]:
+    """Run the code cells of ``nb`` in ``session``, storing each cell's outputs in ``nb``.
+
+    Cells in ``leave_out`` (demo cells, :func:`autograder.demo_cells.plan`) do not run.
 
     Test cells run without history and their answers' windows are returned (by cell
     index). A lost kernel costs only its cell: the kernel is restarted and the
@@ -690,6 +700,10 @@ def run_notebook(session: KernelSession, nb: NotebookNode, *, test_cells: set[in
     restarts = 0
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
+            continue
+        if index in leave_out:
+            cell.outputs = [left_out_output()]
+            cell.execution_count = None
             continue
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -31,9 +31,9 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Type, Unicode
+from traitlets import Bool, Integer, Type, Unicode
 
-from autograder import timings
+from autograder import demo_cells, timings
 from autograder.kernel_session import (
     RECORD_FILE,
     KernelLost,
@@ -174,6 +174,8 @@ class TrustedExecute(Execute):
         config=True)
     kernel_parent = Unicode("", help="Folder for the kernels' private working folders").tag(
         config=True)
+    leave_out_demos = Bool(True, help="Leave out the lesson's demo cells that no graded cell "
+                           "needs (see autograder.demo_cells)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute would otherwise force a plain AsyncKernelManager.
@@ -202,7 +204,8 @@ class TrustedExecute(Execute):
                 return nb, self.resources
             tests = {i for i, cell in enumerate(nb.cells) if _is_test_cell(cell)}
             windows = run_notebook(session, nb, test_cells=tests, max_restarts=self.max_restarts,
-                                   deadline=time.monotonic() + self.notebook_timeout)
+                                   deadline=time.monotonic() + self.notebook_timeout,
+                                   leave_out=self._left_out(nb))
             session.stop()
             recorded: dict[str, list[dict]] = {}
             with timings.phase("replay"):
@@ -215,6 +218,21 @@ class TrustedExecute(Execute):
             fail_shortcuts(nb, recorded)
         flag_reviews(nb, reviews)
         return nb, self.resources
+
+    def _left_out(self, nb: NotebookNode) -> set[int]:
+        """The submission's demo cells that need not run (:func:`demo_cells.plan`)."""
+        info = self.resources.get("nbgrader", {})
+        if not self.leave_out_demos or "assignment" not in info or "notebook" not in info:
+            return set()
+        directory = self.config.CourseDirectory
+        source = (Path(directory.root) / directory.source_directory / info["assignment"]
+                  / f"{info['notebook']}.ipynb")
+        demos = demo_cells.tagged_sources(source)
+        if not demos:
+            return set()
+        return demo_cells.plan(
+            [cell.source if cell.cell_type == "code" and isinstance(cell.source, str) else None
+             for cell in nb.cells], demos)
 
     @staticmethod
     def _replay(cell: NotebookNode, entries: list[dict] | None) -> None:
