@@ -59,6 +59,20 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demos(args: argparse.Namespace) -> int:
+    from autograder import demo_cells, notebooks
+
+    for lesson_id in _lessons(args.lessons):
+        nb = notebooks.read(course_lessons.lesson(lesson_id).solution)
+        rows = demo_cells.review(nb)
+        print(f"{lesson_id}: {sum(v == 'left out' for _, v, _ in rows)} demo cell(s) left out "
+              "when graded")
+        for index, verdict, detail in rows:
+            if verdict != "left out" or args.all:
+                print(f"  cell {index:3d} {verdict:16s} {detail}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     failures = 0
     for report in verify_module.verify(_lessons(args.lessons)):
@@ -303,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="regenerate in a scratch folder and fail if lessons/ differs")
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("demos", help="which cells grading leaves out as demos, which tagged "
+                       "ones still run and why, and which could be tagged")
+    p.add_argument("lessons", nargs="*")
+    p.add_argument("--all", action="store_true", help="list the cells left out too")
+    p.set_defaults(func=cmd_demos)
 
     p = sub.add_parser("verify", help="execute solutions and lessons and check their behaviour")
     p.add_argument("lessons", nargs="*")
