@@ -377,6 +377,10 @@ class ClassRun:
         prefix = f"[{number}/{total}] {result.student} {result.lesson}:"
         if result.autograded is None:
             progress(f"{prefix} NOT GRADED: {result.problem}")
+            # Kept for `autograder report`; an earlier grade's digest and annotations stay,
+            # and the next run grades this submission again (its digest is not stored).
+            key = f"{result.student}/{result.lesson}"
+            state.record(key, {**state.get(key), "not_graded": str(result.problem)[:500]})
             return result
         flag = f"  REVIEW: {'; '.join(result.review)}" if result.review else ""
         if result.feedback_problem:

@@ -12,8 +12,10 @@
   (:func:`course.checking.mistake_key`); any other failure is ``other``;
 * the class run's state file, through :meth:`Course.stored_annotations`: review flags
   and grading notes;
-* the grades CSV of ``autograder grade`` when there is one: why a submission was not
-  graded (the gradebook does not keep that). A student with a folder in
+* why a submission was not graded (the gradebook does not keep that): from the class
+  run's state, for a file that reached grading and failed there, and from the grades CSV
+  of ``autograder grade`` when there is one, for the rest (intake problems such as an
+  empty file or a second notebook). A student with a folder in
   ``course-data/submitted`` for the lesson but no grade is listed too.
 
 Everything read from a notebook or a submission is data to show, escaped by the page.
@@ -259,7 +261,18 @@ def collect(course: Course, lesson: str, grades_csv: Path | None = None) -> Clas
     if grades_csv is not None and grades_csv.is_file():
         data.not_graded.extend(_csv_not_graded(grades_csv, lesson))
         data.sources.append(f"grades CSV: {grades_csv.name}")
-    listed = {n.student for n in data.not_graded} | {s.student for s in data.scores}
+    graded = {s.student for s in data.scores}
+    listed = {n.student for n in data.not_graded} | graded
+    for (student, key_lesson), marks in course.stored_annotations().items():
+        reason = marks.get("not_graded")
+        if key_lesson != lesson or not isinstance(reason, str):
+            continue
+        if student in graded:
+            data.review.setdefault(student, []).append(
+                f"latest file not graded: {reason} (the score is an earlier file's)")
+        elif student not in listed:
+            data.not_graded.append(NotGraded(student, reason))
+            listed.add(student)
     if course.submitted.is_dir():
         for folder in sorted(course.submitted.iterdir()):
             if (folder / lesson).is_dir() and folder.name not in listed:

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from conftest import released_notebook, solution_notebook
 
-from autograder import classgrade, compile_cache, intake, notebooks
+from autograder import classgrade, compile_cache, intake, notebooks, report
 from autograder.config import COURSE_ID, REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -135,6 +135,13 @@ def test_a_dying_worker_costs_only_its_own_job(scratch_course, lms_zip):
     assert scratch_course.total(LESSON, "1001") == (7.0, 7.0)
     assert results["1005"].autograded is None
     assert "worker died" in results["1005"].problem
+    # The reason is kept for the report (no grades CSV needed), and no digest: the next
+    # run grades the file again.
+    stored = json.loads(run_state(scratch_course))["1005/" + LESSON]
+    assert "worker died" in stored["not_graded"] and "digest" not in stored
+    not_graded = report.collect(scratch_course, LESSON).not_graded
+    assert [n.student for n in not_graded] == ["1005"]
+    assert "worker died" in not_graded[0].reason
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the cache is used only when kernels run as "

@@ -206,3 +206,24 @@ def test_a_lesson_nobody_was_graded_in_still_makes_a_page(scratch_course, tmp_pa
     page = report_html.render(data)
     assert page.count("<svg") == 2 and "<!-- no graded submission -->" in page  # as paths
     assert '<dd data-stat="graded">0</dd>' in page and "No failed test cell." in page
+
+
+def test_reasons_for_files_not_graded_come_from_the_run_without_a_grades_csv(
+        scratch_course, monkeypatch):
+    """A file that reached grading and failed there is listed with its reason from the
+    class run's state; for a student graded earlier it is a review line instead."""
+    from autograder.run_state import RunState
+
+    state = RunState(scratch_course.root / "course-data" / "grading-state.json")
+    state.record(f"1007/{LESSON}", {"not_graded": "the grading worker died"})
+    state.record(f"1008/{LESSON}", {"digest": "0" * 64, "notes": [], "review": [],
+                                    "not_graded": "the kernel did not start"})
+    state.record("1009/02-numeric", {"not_graded": "another lesson's"})
+    state.compact()
+    monkeypatch.setattr(report, "_gradebook_scores", lambda course, lesson, lesson_layout: [
+        report.StudentScore("1008", 5.0, 7.0, {})])
+    data = report.collect(scratch_course, LESSON)
+    assert [(n.student, n.reason) for n in data.not_graded] == [
+        ("1007", "the grading worker died")]
+    assert data.review["1008"] == [
+        "latest file not graded: the kernel did not start (the score is an earlier file's)"]
