@@ -372,8 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lesson")
     p.add_argument("--to", help="HTML file to write (default: report-<lesson>.html)")
     p.add_argument("--grades", default="grades.csv",
-                   help="the grades CSV of `autograder grade`, for why submissions were not "
-                   "graded (default: grades.csv, when it exists)")
+                   help="the grades CSV of `autograder grade`, for why files intake turned "
+                   "away were not graded (default: grades.csv, when it exists)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("mutants", help="grade mutants and alternative answers through the "
