@@ -168,8 +168,12 @@ class _Reader:
             heads = [*node.decorator_list]
             if isinstance(node, ast.ClassDef):
                 heads += [*node.bases, *(k.value for k in node.keywords)]
-            else:
-                heads += [*node.args.defaults, *(d for d in node.args.kw_defaults if d)]
+            else:  # defaults and annotations are evaluated when the function is defined
+                args = node.args
+                heads += [*args.defaults, *(d for d in args.kw_defaults if d), node.returns,
+                          *(a.annotation for a in [*args.posonlyargs, *args.args,
+                                                   *args.kwonlyargs, args.vararg, args.kwarg]
+                            if a is not None)]
             for head in heads:
                 self.read(_loads(head), bound)
             if isinstance(node, ast.ClassDef):
@@ -190,7 +194,8 @@ class _Reader:
                       | _target_names(node.target), bound)
             return bound | _target_names(node.target)
         if isinstance(node, ast.AnnAssign):
-            self.read(_loads(node.value) | _target_loads(node.target), bound)
+            self.read(_loads(node.value) | _loads(node.annotation) | _target_loads(node.target),
+                      bound)
             return bound | (_target_names(node.target) if node.value is not None else set())
         if isinstance(node, ast.Import | ast.ImportFrom):
             return bound | {(a.asname or a.name).split(".")[0] for a in node.names}

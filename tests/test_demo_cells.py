@@ -44,6 +44,8 @@ from tests.conftest import LESSONS, solution_notebook
     ("obj.attr = value", {"obj", "value"}),
     ("if (n := size()) > 2:\n    print(n)", {"size"}),
     ("print(len([]))", set()),  # builtins are not names of earlier cells
+    ("def f(x: Array, *rest: Row) -> Out:\n    return x", {"Array", "Row", "Out"}),
+    ("n: Count = 3", {"Count"}),
 ])
 def test_free_names_are_the_names_read_before_the_cell_binds_them(source, free):
     assert free_names(source) == free
