@@ -378,12 +378,22 @@ def run_lesson(lesson: str, todo: list[Entry], *, timeout: float = ENTRY_TIMEOUT
                progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Grade each entry as the answer cell of its exercise, in one sandboxed kernel session
     (:class:`autograder.kernel_session.KernelSession`, the one grading uses)."""
+    from autograder import demo_cells
     from autograder.kernel_session import KernelLost, KernelSession
 
     path, nb = solution(lesson)
     answers, tests, test_indices = _layout(nb)
     sources = [c.source for c in nb.cells if c.cell_type == "code"]
     outcomes: list[Outcome] = []
+    # The demo cells grading leaves out of the solution (autograder.demo_cells) are left
+    # out here too; an entry whose code reads one of their names keeps them in.
+    cell_sources = [c.source if c.cell_type == "code" else None for c in nb.cells]
+    demos = demo_cells.tagged_sources(path)
+    left_out = demo_cells.plan(cell_sources, demos)
+
+    def left_out_for(entry: Entry, a: int) -> set[int]:
+        with_entry = [*cell_sources[:a], entry.source, *cell_sources[a + 1:]]
+        return left_out & demo_cells.plan(with_entry, demos)
 
     with KernelSession(_session_settings(), files_from=path.parent) as session:
 
@@ -396,15 +406,16 @@ def run_lesson(lesson: str, todo: list[Entry], *, timeout: float = ENTRY_TIMEOUT
         def prefix(start: int, stop: int) -> None:
             for index in range(start, stop):
                 cell = nb.cells[index]
-                if cell.cell_type == "code" and index not in test_indices:
+                if cell.cell_type == "code" and index not in test_indices | left_out:
                     run(cell.source, 600)
 
         def grade(entry: Entry, a: int, reset: str) -> str | None:
             deadline = time.monotonic() + timeout
             run(reset, 30)
             run(entry.source, deadline - time.monotonic())
+            skipped = test_indices | left_out_for(entry, a)
             between = [i for i in range(a + 1, max(tests[entry.exercise]))
-                       if i not in test_indices and nb.cells[i].cell_type == "code"]
+                       if i not in skipped and nb.cells[i].cell_type == "code"]
             windows = {}
             for index in between + tests[entry.exercise]:
                 if deadline - time.monotonic() <= 0:
@@ -422,7 +433,8 @@ def run_lesson(lesson: str, todo: list[Entry], *, timeout: float = ENTRY_TIMEOUT
         def restart(a: int) -> None:
             """A new kernel, rebuilt as grading does: the cells before the answer again."""
             session.restart(nb.cells[i].source for i in range(a)
-                            if nb.cells[i].cell_type == "code" and i not in test_indices)
+                            if nb.cells[i].cell_type == "code"
+                            and i not in test_indices | left_out)
 
         done = 0
         session.start()
