@@ -458,7 +458,13 @@ def plan(sources: Sequence[str | None], demo_sources: Iterable[str]) -> set[int]
     If any cell that would run cannot be read (:func:`free_names` is None), nothing is
     left out.
     """
-    demos = set(demo_sources)
+    try:
+        return _plan(sources, set(demo_sources))
+    except RecursionError:  # a cell nested too deeply to read: run everything
+        return set()
+
+
+def _plan(sources: Sequence[str | None], demos: set[str]) -> set[int]:
     imports = import_aliases(s for s in sources if s is not None)
     candidates = {i for i, s in enumerate(sources)
                   if s is not None and s in demos and not side_effects(s, imports)}

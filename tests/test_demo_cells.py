@@ -197,6 +197,13 @@ def test_a_running_cell_that_cannot_be_read_leaves_nothing_out():
     assert plan(sources, {DEMO}) == set()
 
 
+def test_a_cell_too_deeply_nested_to_read_leaves_nothing_out():
+    shallow = "x = a" + " + a" * 10
+    deep = "x = a" + " + a" * 1500  # parses, but reading it goes deeper than Python's limit
+    assert plan(["import matplotlib.pyplot as plt", DEMO, shallow], {DEMO}) == {1}
+    assert plan(["import matplotlib.pyplot as plt", DEMO, deep], {DEMO}) == set()
+
+
 def test_a_tagged_cell_with_side_effects_runs():
     seeding = "np.random.seed(0)\nprint('seeded')"
     assert plan(["import numpy as np", seeding, "check(f)"], {seeding}) == set()
