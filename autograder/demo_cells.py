@@ -55,15 +55,30 @@ _OWN_GENERATORS = frozenset({
 _BUILTINS = frozenset(dir(builtins))
 
 
-@lru_cache(maxsize=4096)
+#: Code a submission may have for its demos to be left out (more: everything runs).
+MAX_CODE_CHARS = 1_000_000
+_CACHED_CHARS = 20_000
+
+
 def parse(source: str) -> ast.Module | None:
-    """The cell as Python (IPython syntax transformed), or None if it does not parse."""
+    """The cell as Python (IPython syntax transformed), or None if it does not parse.
+
+    Cells of the usual size are parsed once per process (the lessons' cells, and a
+    class's copies of them); larger ones each time, so that no submission fills memory.
+    """
+    return _parse_cached(source) if len(source) <= _CACHED_CHARS else _parse(source)
+
+
+def _parse(source: str) -> ast.Module | None:
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
         return ast.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+
+
+_parse_cached = lru_cache(maxsize=2048)(_parse)
 
 
 # ---------------------------------------------------------------- names a cell reads
@@ -455,9 +470,11 @@ def plan(sources: Sequence[str | None], demo_sources: Iterable[str]) -> set[int]
 
     A cell is left out when it is a demo of the lesson (its source equals a tagged one),
     has no :func:`side_effects`, and no cell that runs after it reads a name it binds.
-    If any cell that would run cannot be read (:func:`free_names` is None), nothing is
-    left out.
+    If any cell that would run cannot be read (:func:`free_names` is None), or the cells
+    hold more than :data:`MAX_CODE_CHARS` of code, nothing is left out.
     """
+    if sum(len(s) for s in sources if s is not None) > MAX_CODE_CHARS:
+        return set()
     try:
         return _plan(sources, set(demo_sources))
     except RecursionError:  # a cell nested too deeply to read: run everything

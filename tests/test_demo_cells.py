@@ -204,6 +204,12 @@ def test_a_cell_too_deeply_nested_to_read_leaves_nothing_out():
     assert plan(["import matplotlib.pyplot as plt", DEMO, deep], {DEMO}) == set()
 
 
+def test_a_submission_with_too_much_code_leaves_nothing_out():
+    bulk = "x = 1\n" * (demo_cells.MAX_CODE_CHARS // 6 + 1)
+    assert plan(["import matplotlib.pyplot as plt", DEMO, "y = 2"], {DEMO}) == {1}
+    assert plan(["import matplotlib.pyplot as plt", DEMO, bulk], {DEMO}) == set()
+
+
 def test_a_tagged_cell_with_side_effects_runs():
     seeding = "np.random.seed(0)\nprint('seeded')"
     assert plan(["import numpy as np", seeding, "check(f)"], {seeding}) == set()
