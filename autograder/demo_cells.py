@@ -330,15 +330,28 @@ def _root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+#: Attributes and names that reach a namespace's variables by name.
+_NAMESPACE_ATTRIBUTES = frozenset({"__dict__", "__globals__", "f_globals", "f_locals",
+                                   "user_ns", "modules", "import_module"})
+_NAMESPACE_NAMES = frozenset({"__main__", "__builtins__", "builtins"})
+
+
 def _dynamic_calls(tree: ast.AST) -> list[str]:
-    """Calls of :data:`DYNAMIC` functions and uses of ``__dict__`` or ``__globals__``."""
+    """Calls of :data:`DYNAMIC` functions, and uses of a namespace by name
+    (``__dict__``, ``sys.modules``, ``__main__``, a frame's ``f_globals``, ...)."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in DYNAMIC:
             found.add(node.func.id)
-        elif isinstance(node, ast.Attribute) and node.attr in {"__dict__", "__globals__"}:
+        elif isinstance(node, ast.Attribute) and node.attr in _NAMESPACE_ATTRIBUTES:
             found.add(node.attr)
+        elif isinstance(node, ast.Name) and node.id in _NAMESPACE_NAMES:
+            found.add(node.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
+                node.module or ""]
+            found.update(m for m in modules if m.split(".")[0] in _NAMESPACE_NAMES)
     return sorted(found)
 
 

@@ -53,7 +53,10 @@ def test_free_names_are_the_names_read_before_the_cell_binds_them(source, free):
 
 @pytest.mark.parametrize("source", [
     "exec('ax = 1')", "print(globals()['ax'])", "vars()['a'] = 1", "%time y = ax",
-    "f.__globals__['ax']", "def (:",
+    "f.__globals__['ax']", "def (:", "import __main__\nprint(__main__.ax)",
+    "import sys\nsys.modules['__main__'].ax", "from __main__ import ax",
+    "import inspect\ninspect.currentframe().f_globals['ax']",
+    "get_ipython().user_ns['ax']", "importlib.import_module('__main__').ax",
 ])
 def test_a_cell_that_reads_names_in_ways_not_followed_cannot_be_read(source):
     assert free_names(source) is None
