@@ -710,9 +710,11 @@ def run_notebook(session: KernelSession, nb: NotebookNode, *, test_cells: set[in
             not_run(nb, index, "the notebook's time limit ran out")
             break
         test = index in test_cells
-        with timings.phase("imports" if timings.imports_only(cell.source) else "cells"):
+        with timings.phase("imports" if timings.imports_only(cell.source) else "cells") as timed:
             result = session.run(cell.source, test=test,
                                  timeout=min(session.settings.cell_timeout, remaining))
+            if result.status in {"timeout", "unresponsive"}:
+                timed.name = "timeouts"
         cell.outputs = result.outputs
         cell.execution_count = result.execution_count
         if test:

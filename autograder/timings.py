@@ -8,10 +8,10 @@ counted where it happens, not twice).
 
 The phases of one graded notebook, in order (:data:`PHASES`): starting the sandboxed
 kernel, the imports (the recording's own and the notebook's import-only cells), the
-other cells, the replay of the test cells in the grader, the rest of nbgrader's
-autograding (``other``: copying, the gradebook of the worker's scratch course,
-sanitizing), the feedback page, and storing the result in the course gradebook (in the
-coordinator).
+other cells, the cells that ran until their timeout (``timeouts``), the replay of the
+test cells in the grader, the rest of nbgrader's autograding (``other``: copying, the
+gradebook of the worker's scratch course, sanitizing), the feedback page, and storing
+the result in the course gradebook (in the coordinator).
 """
 
 from __future__ import annotations
@@ -22,7 +22,16 @@ import time
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 
-PHASES = ("kernel start", "imports", "cells", "replay", "other", "feedback", "storage")
+PHASES = ("kernel start", "imports", "cells", "timeouts", "replay", "other", "feedback",
+          "storage")
+
+
+class Phase:
+    """The phase a block is timed as; setting :attr:`name` inside the block (a cell that
+    turned out to hit its timeout, say) counts the whole block under the new name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 _RECORD: ContextVar[dict[str, float] | None] = ContextVar("grading_timings", default=None)
 _ACTIVE: ContextVar[bool] = ContextVar("grading_phase_active", default=False)
@@ -40,18 +49,20 @@ def recording() -> Iterator[dict[str, float]]:
 
 
 @contextlib.contextmanager
-def phase(name: str) -> Iterator[None]:
-    """Add the seconds this block takes to phase ``name`` of the current recording."""
+def phase(name: str) -> Iterator[Phase]:
+    """Add the seconds this block takes to phase ``name`` of the current recording (or to
+    the name the yielded :class:`Phase` has by the end of the block)."""
+    timed = Phase(name)
     record = _RECORD.get()
     if record is None or _ACTIVE.get():
-        yield
+        yield timed
         return
     token = _ACTIVE.set(True)
     started = time.perf_counter()
     try:
-        yield
+        yield timed
     finally:
-        record[name] = record.get(name, 0.0) + time.perf_counter() - started
+        record[timed.name] = record.get(timed.name, 0.0) + time.perf_counter() - started
         _ACTIVE.reset(token)
 
 

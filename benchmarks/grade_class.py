@@ -12,7 +12,8 @@ empty compilation cache (cold: filling it is part of the time), then again into 
 course with the cache filled (warm). The script prints the wall-clock times, the ratios
 against plain nbgrader, whether the scores of the honest submissions agree, and where
 autograder's time goes per lesson (mean seconds per notebook: kernel start, imports,
-cells, replay, the rest of nbgrader's work, storage); ``--no-plain`` skips plain
+cells, cells that ran until their timeout, replay, the rest of nbgrader's work,
+storage); ``--no-plain`` skips plain
 nbgrader. It is a measurement, not a test: nothing fails when the ratio is low.
 """
 

@@ -207,3 +207,21 @@ def test_answers_are_kept_when_the_kernel_tampers_with_its_log_afterwards():
         assert session.answers(second.window) == [{"label": "f", "value": 2}]
         assert session.answers(third.window) == []
         assert any("grading record" in line for line in session.reviews())
+
+
+@pytest.mark.slow
+def test_a_cell_that_runs_until_its_timeout_is_timed_as_a_timeout():
+    from autograder import timings
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("while True:\n    pass"),
+        nbformat.v4.new_code_cell("print(x)"),
+    ])
+    with KernelSession(Settings(cell_timeout=2, kernel_parent="")) as session, \
+            timings.recording() as record:
+        session.start()
+        run_notebook(session, nb, test_cells=set(), deadline=time.monotonic() + 120,
+                     max_restarts=1)
+    assert nb.cells[2].outputs[0].text == "1\n"
+    assert record["timeouts"] >= 2 > record["cells"]

@@ -55,6 +55,9 @@ def test_phases_are_timed_once_and_broken_down_per_lesson():
         with timings.phase("kernel start"):
             pass
     assert set(record) == {"cells", "kernel start"}
+    with timings.recording() as renamed, timings.phase("cells") as timed:
+        timed.name = "timeouts"  # the cell turned out to run until its timeout
+    assert set(renamed) == {"timeouts"}
     with timings.phase("cells"):  # no recording: nothing happens
         pass
     means = timings.breakdown([("01", {"cells": 2.0, "storage": 0.5}),
