@@ -250,9 +250,9 @@ def collect(course: Course, lesson: str, grades_csv: Path | None = None) -> Clas
             data.failures.extend(notebook_failures(nb, score.student, lesson_layout))
             read += 1
     data.sources.append(f"autograded notebooks: {read}")
-    for (student, key_lesson), marks in course.stored_annotations().items():
-        if key_lesson != lesson:
-            continue
+    stored = {student: marks for (student, key_lesson), marks
+              in course.stored_annotations().items() if key_lesson == lesson}
+    for student, marks in stored.items():
         for kind, target in (("review", data.review), ("notes", data.notes)):
             lines = [str(line) for line in marks.get(kind, []) or []]
             if lines:
@@ -263,9 +263,9 @@ def collect(course: Course, lesson: str, grades_csv: Path | None = None) -> Clas
         data.sources.append(f"grades CSV: {grades_csv.name}")
     graded = {s.student for s in data.scores}
     listed = {n.student for n in data.not_graded} | graded
-    for (student, key_lesson), marks in course.stored_annotations().items():
+    for student, marks in stored.items():
         reason = marks.get("not_graded")
-        if key_lesson != lesson or not isinstance(reason, str):
+        if not isinstance(reason, str):
             continue
         if student in graded:
             data.review.setdefault(student, []).append(
