@@ -486,32 +486,39 @@ def plan(sources: Sequence[str | None], demo_sources: Iterable[str]) -> set[int]
     If any cell that would run cannot be read (:func:`free_names` is None), or the cells
     hold more than :data:`MAX_CODE_CHARS` of code, nothing is left out.
     """
+    return _analyse(sources, set(demo_sources))[0]
+
+
+def _analyse(sources: Sequence[str | None], demos: set[str]
+             ) -> tuple[set[int], dict[int, set[str]]]:
+    """:func:`plan`'s cells to leave out, and, for each demo without side effects that
+    must run, the names of it that a later running cell reads."""
     if sum(len(s) for s in sources if s is not None) > MAX_CODE_CHARS:
-        return set()
+        return set(), {}
     try:
-        return _plan(sources, set(demo_sources))
+        imports = import_aliases(s for s in sources if s is not None)
+        candidates = {i for i, s in enumerate(sources)
+                      if s is not None and s in demos and not side_effects(s, imports)}
+        left_out: set[int] = set()
+        read_later: dict[int, set[str]] = {}
+        needed: set[str] = set()  # names read by the cells that run after this one
+        for index in range(len(sources) - 1, -1, -1):
+            source = sources[index]
+            if source is None:
+                continue
+            if index in candidates:
+                clash = bound_names(source) & needed
+                if not clash:
+                    left_out.add(index)
+                    continue
+                read_later[index] = clash
+            free = free_names(source)
+            if free is None:
+                return set(), {}
+            needed |= free
+        return left_out, read_later
     except RecursionError:  # a cell nested too deeply to read: run everything
-        return set()
-
-
-def _plan(sources: Sequence[str | None], demos: set[str]) -> set[int]:
-    imports = import_aliases(s for s in sources if s is not None)
-    candidates = {i for i, s in enumerate(sources)
-                  if s is not None and s in demos and not side_effects(s, imports)}
-    left_out: set[int] = set()
-    needed: set[str] = set()  # names read by the cells that run after this one
-    for index in range(len(sources) - 1, -1, -1):
-        source = sources[index]
-        if source is None:
-            continue
-        if index in candidates and not bound_names(source) & needed:
-            left_out.add(index)
-            continue
-        free = free_names(source)
-        if free is None:
-            return set()
-        needed |= free
-    return left_out
+        return set(), {}
 
 
 def review(nb) -> list[tuple[int, str, str]]:
@@ -526,7 +533,7 @@ def review(nb) -> list[tuple[int, str, str]]:
     code = [i for i, source in enumerate(sources) if source is not None]
     imports = import_aliases(s for s in sources if s is not None)
     tagged = {i for i in code if is_tagged(nb.cells[i])}
-    left_out = plan(sources, {sources[i] for i in tagged})
+    left_out, read_later = _analyse(sources, {sources[i] for i in tagged})
     plain = {i for i in code[1:] if not nb.cells[i].get("metadata", {}).get("nbgrader")}
     possible = plan(sources, {sources[i] for i in plain | tagged})
     rows = []
@@ -535,19 +542,10 @@ def review(nb) -> list[tuple[int, str, str]]:
         if index in left_out:
             rows.append((index, "left out", first))
         elif index in tagged:
-            why = side_effects(sources[index], imports) or [
-                "a later cell that runs reads "
-                + ", ".join(sorted(bound_names(sources[index]) & _needed_after(
-                    sources, index, left_out)))]
+            why = side_effects(sources[index], imports) or (
+                [f"a later cell that runs reads {', '.join(sorted(read_later[index]))}"]
+                if index in read_later else ["a cell of the notebook cannot be read"])
             rows.append((index, "runs", "; ".join(why)))
         elif index in possible:
             rows.append((index, "could be tagged", first))
     return rows
-
-
-def _needed_after(sources: Sequence[str | None], index: int, left_out: set[int]) -> set[str]:
-    needed: set[str] = set()
-    for later in range(index + 1, len(sources)):
-        if sources[later] is not None and later not in left_out:
-            needed |= free_names(sources[later]) or set()
-    return needed
