@@ -6,7 +6,6 @@ check cell's output."""
 from __future__ import annotations
 
 import builtins
-import time
 
 import nbformat
 import pytest
@@ -15,7 +14,6 @@ from hypothesis import strategies as st
 
 from autograder import demo_cells, notebooks
 from autograder.demo_cells import bound_names, free_names, plan, side_effects
-from autograder.kernel_session import KernelSession, Settings, left_out_output, run_notebook
 from tests.conftest import LESSONS, solution_notebook
 
 # ------------------------------------------------------------------ names a cell reads
@@ -216,24 +214,6 @@ def test_a_submission_with_too_much_code_leaves_nothing_out():
 def test_a_tagged_cell_with_side_effects_runs():
     seeding = "np.random.seed(0)\nprint('seeded')"
     assert plan(["import numpy as np", seeding, "check(f)"], {seeding}) == set()
-
-
-# ------------------------------------------------------------------ running a notebook
-
-
-@pytest.mark.slow
-def test_left_out_cells_do_not_run_and_say_so():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("shown = []"),
-        nbformat.v4.new_code_cell("shown.append('demo ran')\nprint('demo')"),
-        nbformat.v4.new_code_cell("print(shown)"),
-    ])
-    with KernelSession(Settings(cell_timeout=60, kernel_parent="")) as session:
-        session.start()
-        run_notebook(session, nb, test_cells=set(), deadline=time.monotonic() + 120,
-                     max_restarts=0, leave_out={1})
-    assert nb.cells[1].outputs == [left_out_output()]
-    assert nb.cells[2].outputs[0].text == "[]\n"
 
 
 # ------------------------------------------------------------------ the lessons

@@ -1,6 +1,7 @@
 """The kernel session every grading path runs notebooks through (autograder/kernel_session.py):
 the log the grader reads only through its own descriptor, the process tree's memory, and
-(slow) a real sandboxed kernel that ignores interrupts, keeps memory or floods outputs."""
+(slow) a real sandboxed kernel that ignores interrupts, keeps memory, floods outputs or
+runs until its timeout, and cells left out as demos."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from autograder.kernel_session import (
     KernelSession,
     RecordLog,
     Settings,
+    left_out_output,
     parse_entries,
     parse_reviews,
     process_tree,
@@ -127,6 +129,15 @@ def test_the_process_tree_holds_children_and_their_memory():
 SETTINGS = {"cell_timeout": 5, "probe_timeout": 2}
 
 
+def _run_cells(sources: list[str], settings: Settings, **kwargs):
+    """A notebook of ``sources``, run by ``run_notebook`` in a fresh kernel session."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    with KernelSession(settings) as session:
+        session.start()
+        run_notebook(session, nb, test_cells=set(), deadline=time.monotonic() + 120, **kwargs)
+    return nb
+
+
 @pytest.mark.slow
 def test_a_kernel_ignoring_interrupts_is_replaced_without_waiting_again():
     with KernelSession(Settings(**SETTINGS)) as session:
@@ -151,16 +162,9 @@ def test_a_kernel_ignoring_interrupts_is_replaced_without_waiting_again():
 
 @pytest.mark.slow
 def test_a_cell_keeping_memory_restarts_the_kernel_without_it(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("small = 1"),
-        nbformat.v4.new_code_cell("hog = bytearray(400 * 2**20)"),
-        nbformat.v4.new_code_cell("print(small, 'hog' in globals())"),
-    ])
-    settings = Settings(**SETTINGS, restart_above_bytes=300 * 2**20)
-    with KernelSession(settings) as session:
-        session.start()
-        run_notebook(session, nb, test_cells=set(), deadline=time.monotonic() + 120,
-                     max_restarts=3)
+    nb = _run_cells(["small = 1", "hog = bytearray(400 * 2**20)",
+                     "print(small, 'hog' in globals())"],
+                    Settings(**SETTINGS, restart_above_bytes=300 * 2**20), max_restarts=3)
     assert nb.cells[2].outputs[0].text == "1 False\n"
     (note,) = notebooks.annotations(nb)["notes"]
     assert note.startswith("cell 1 left the kernel holding") and "restarted" in note
@@ -213,15 +217,17 @@ def test_answers_are_kept_when_the_kernel_tampers_with_its_log_afterwards():
 def test_a_cell_that_runs_until_its_timeout_is_timed_as_a_timeout():
     from autograder import timings
 
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("x = 1"),
-        nbformat.v4.new_code_cell("while True:\n    pass"),
-        nbformat.v4.new_code_cell("print(x)"),
-    ])
-    with KernelSession(Settings(cell_timeout=2, kernel_parent="")) as session, \
-            timings.recording() as record:
-        session.start()
-        run_notebook(session, nb, test_cells=set(), deadline=time.monotonic() + 120,
-                     max_restarts=1)
+    with timings.recording() as record:
+        nb = _run_cells(["x = 1", "while True:\n    pass", "print(x)"],
+                        Settings(cell_timeout=2, kernel_parent=""), max_restarts=1)
     assert nb.cells[2].outputs[0].text == "1\n"
     assert record["timeouts"] >= 2 > record["cells"]
+
+
+@pytest.mark.slow
+def test_left_out_cells_do_not_run_and_say_so():
+    nb = _run_cells(["shown = []", "shown.append('demo ran')\nprint('demo')", "print(shown)"],
+                    Settings(cell_timeout=60, kernel_parent=""), max_restarts=0,
+                    leave_out={1})
+    assert nb.cells[1].outputs == [left_out_output()]
+    assert nb.cells[2].outputs[0].text == "[]\n"
