@@ -43,6 +43,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import zmq
@@ -177,15 +178,53 @@ class SessionClient(NotebookClient):
         context = self.context = zmq.asyncio.Context()
         context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
         context.setsockopt(zmq.RCVHWM, self.max_queued_messages)
+        # A socket that connects before the kernel listens tries again after this many
+        # milliseconds (zmq's default, 100, is longer than a forked kernel takes to start).
+        context.setsockopt(zmq.RECONNECT_IVL, 10)
         try:
             self.kc = self.km.client(context=context)
             await ensure_async(self.kc.start_channels())
-            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+            await self._wait_until_ready(self.startup_timeout)
         except Exception:
             await self._async_cleanup_kernel()
             raise
         self.kc.allow_stdin = False
         return self.kc
+
+    async def _wait_until_ready(self, timeout: float) -> None:
+        """Wait until the kernel answers ``kernel_info`` and IOPub carries the idle status
+        of that request (jupyter_client's ``wait_for_ready`` then waits for 0.2 s of quiet
+        on IOPub, a fifth of a second of every kernel start; outputs of earlier requests
+        are ignored by nbclient anyway, which matches each message to its cell)."""
+        kc = self.kc
+        deadline = time.monotonic() + timeout
+        while True:
+            request = kc.kernel_info()
+            with contextlib.suppress(Empty):
+                reply = await ensure_async(kc.get_shell_msg(timeout=1))
+                if (reply["msg_type"] == "kernel_info_reply"
+                        and reply["parent_header"].get("msg_id") == request
+                        and await self._idle_after(request)):
+                    kc._handle_kernel_info_reply(reply)
+                    return
+            if not await ensure_async(kc.is_alive()):
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    async def _idle_after(self, request: str, wait: float = 0.2) -> bool:
+        """Whether IOPub brings the idle status of ``request`` within ``wait`` seconds (it
+        misses it when it is not connected yet: the caller asks again)."""
+        until = time.monotonic() + wait
+        while (left := until - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.get_iopub_msg(timeout=left))
+            except Empty:
+                return False
+            if (msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == request
+                    and msg["content"].get("execution_state") == "idle"):
+                return True
+        return False
 
     # nbclient binds the synchronous wrapper to its own coroutine: bind it to this one.
     start_new_kernel_client = run_sync(async_start_new_kernel_client)

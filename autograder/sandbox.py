@@ -379,6 +379,13 @@ def _join_cgroups(folders: list[str]) -> None:
 
 def launch(policy: Policy, command: list[str]) -> None:
     """Apply ``policy`` to this process, then become ``command`` (never returns)."""
+    enter(policy, command)
+    os.execvp(command[0], command)
+
+
+def enter(policy: Policy, command: Sequence[str]) -> None:
+    """Apply ``policy`` to this process, which is about to run ``command`` (whose ``-f``
+    argument, a kernel's connection file, is handed to the kernel's user)."""
     if os.getsid(0) != os.getpid():  # jupyter_client usually starts a new session already
         os.setsid()
     if policy.workdir:
@@ -395,7 +402,6 @@ def launch(policy: Policy, command: list[str]) -> None:
     _limit(policy)
     if policy.workdir:
         os.chdir(policy.workdir)
-    os.execvp(command[0], command)
 
 
 # ----------------------------------------------------------------------- control groups
@@ -617,7 +623,7 @@ def _manager_class() -> type:
     """:class:`SandboxKernelManager`, defined on first use: the launcher, which imports
     this module for every kernel start, need not pay a second for jupyter_client."""
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import Integer, List, Unicode
+    from traitlets import Bool, Integer, List, Unicode
 
     class SandboxKernelManager(AsyncKernelManager):
         """A kernel manager whose kernels start through :func:`launch`."""
@@ -639,6 +645,10 @@ def _manager_class() -> type:
             self._uid = sandbox_uid() if os.geteuid() == 0 else None
             self._launch_env: Mapping[str, str] = os.environ
             self._cgroups: list[str] = []
+            self._launch: tuple[Policy, list[str]] | None = None
+
+        fork_server = Bool(True, help="Fork kernels from a server that has imported the "
+                           "lessons' libraries (autograder.fork_server)").tag(config=True)
 
         def use_workdir(self, workdir: str) -> None:
             self._workdir = workdir
@@ -651,7 +661,29 @@ def _manager_class() -> type:
                 max_file_bytes=self.max_file_mb * 2**20, tmp_bytes=self.tmp_mb * 2**20,
                 visible=self.visible, hide=self.hide, cgroups=self._cgroups,
             )
+            self._launch = (policy, command)
             return launcher_command(policy, command)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            """Fork the kernel from this process's fork server when it can, else start
+            it with the launcher (``kernel_cmd``)."""
+            from autograder import fork_server
+
+            if self.fork_server and self._launch is not None and fork_server.serves(
+                    self._launch[1]):
+                policy, command = self._launch
+                try:
+                    process = fork_server.server().spawn(
+                        asdict(policy), command, kw.get("env") or {}, kw.get("cwd"))
+                except (fork_server.ForkServerError, OSError) as error:
+                    self.log.warning("Starting the kernel without the fork server: %s", error)
+                else:
+                    provisioner = self.provisioner
+                    provisioner.process, provisioner.pid = process, process.pid
+                    provisioner.pgid = None  # ForkedProcess signals the group while it lives
+                    self._reconcile_connection_info(provisioner.connection_info)
+                    return
+            await super()._async_launch_kernel(kernel_cmd, **kw)
 
         async def _async_pre_start_kernel(self, **kwargs):
             if self._workdir:

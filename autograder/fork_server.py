@@ -1,0 +1,534 @@
+"""Start grading kernels from a process that has already imported the lesson's libraries.
+
+A fresh Python interpreter that imports ipykernel, JAX, matplotlib, optax, sympy and
+pandas spends about a second and a half on it, for every graded notebook. A *fork
+server* pays that once per grading process: it imports :data:`PRELOAD` and then, for each
+kernel, forks a child that enters the sandbox exactly as the launcher does
+(:func:`autograder.sandbox.enter`: session, control groups, the built root, the kernel's
+own user, limits) and only then becomes the kernel (``python -m ipykernel_launcher``,
+run in-process). Every submission still gets a new kernel process of its own, under
+the sandbox's user, never reused; what it shares with the others is a copy of a
+process that never ran student code and never read anything but installed libraries.
+
+What a forked kernel would otherwise inherit is reset in the child before the kernel
+starts: the environment (the kernel's own, allow-listed), the settings JAX and
+matplotlib read from it when they were imported, numpy's and Python's random state,
+the temporary folder, signal dispositions, ``sys.path`` and ``sys.argv``, every file
+descriptor but the standard three, and the grader's own modules.
+
+The grader side (:class:`ForkServer`, one per grading process) asks the server over a
+socket pair; the server answers with the child's process id and a pidfd
+(:func:`os.pidfd_open`), which :class:`ForkedProcess` uses to poll and signal the kernel
+the way :class:`subprocess.Popen` does for a kernel the grader started itself. When the
+server cannot serve (it died, a library failed to import, a command it does not run),
+the kernel is started the usual way: slower, never different.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+#: Modules the server imports before it forks (what the lessons' import cells load).
+PRELOAD = (
+    "numpy", "jax", "jax.numpy", "jax.scipy.special", "optax", "sympy", "pandas",
+    "palmerpenguins", "PIL.Image", "matplotlib", "matplotlib.pyplot", "matplotlib.animation",
+    "IPython", "IPython.display", "zmq", "ipykernel.kernelapp", "ipykernel.ipkernel",
+    "ipykernel_launcher",
+)
+#: The inline backend ipykernel chooses when nothing else is set (it reads ``MPLBACKEND``
+#: when matplotlib is imported, which is now before the kernel exists).
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: Seconds a child may take to enter the sandbox before the server gives up on it.
+ENTER_TIMEOUT = 30.0
+#: Seconds the grader waits for the server to import :data:`PRELOAD`.
+READY_TIMEOUT = 120.0
+_HEADER = struct.Struct("!I")
+_MAX_MESSAGE = 16 * 2**20
+_PER_KERNEL_ENV = ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_")
+
+
+class ForkServerError(RuntimeError):
+    """The server could not start a kernel (the caller starts it the usual way)."""
+
+
+# ----------------------------------------------------------------------- wire format
+
+
+def _send(sock: socket.socket, message: Mapping, fds: Sequence[int] = ()) -> None:
+    data = json.dumps(message).encode()
+    packet = _HEADER.pack(len(data)) + data
+    if fds:
+        sent = socket.send_fds(sock, [packet], list(fds))
+        packet = packet[sent:]
+    if packet:
+        sock.sendall(packet)
+
+
+def _receive(sock: socket.socket, *, with_fds: bool = False) -> tuple[dict, list[int]]:
+    """One message (and the descriptors sent with its first bytes); EOFError at the end."""
+    fds: list[int] = []
+    if with_fds:
+        data, fds, _flags, _address = socket.recv_fds(sock, _HEADER.size, 4)
+    else:
+        data = sock.recv(_HEADER.size)
+    if not data:
+        raise EOFError("the other side closed the connection")
+    data += _read_exactly(sock, _HEADER.size - len(data))
+    (size,) = _HEADER.unpack(data)
+    if size > _MAX_MESSAGE:
+        raise ForkServerError(f"a message of {size} bytes")
+    return json.loads(_read_exactly(sock, size)), fds
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = sock.recv(min(size, 2**20))
+        if not chunk:
+            raise EOFError("the other side closed the connection")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------------- the server
+
+
+def server_env(env: Mapping[str, str], home: str) -> dict[str, str]:
+    """The server's environment: a kernel's allow-listed one without the settings that
+    differ per kernel, with the inline backend and JAX on the CPU as a kernel has them."""
+    from autograder.sandbox import kernel_env
+
+    kept = {name: value for name, value in kernel_env(env).items()
+            if not name.startswith(_PER_KERNEL_ENV)}
+    kept.setdefault("MPLBACKEND", INLINE_BACKEND)
+    kept.setdefault("JAX_PLATFORMS", "cpu")  # as course/__init__ sets before JAX loads
+    kept.update(HOME=home, MPLCONFIGDIR=os.path.join(home, "matplotlib"),
+                XDG_CACHE_HOME=os.path.join(home, "cache"), TMPDIR=home)
+    return kept
+
+
+def serve(fd: int, grader_path: str) -> None:
+    """The server's main loop on socket ``fd``: import, report, then fork on request."""
+    if sys.path and sys.path[0] == grader_path:
+        del sys.path[0]  # put there to find this module; a kernel's path never has it
+    sock = socket.socket(fileno=fd)
+    os.chdir("/")
+    # Reap each kernel as soon as it ends: the grader waits until none of the kernel
+    # user's processes is left, zombies included.
+    signal.signal(signal.SIGCHLD, lambda _number, _frame: _reap())
+    try:
+        preloaded = _preload()
+    except Exception as error:
+        _send(sock, {"ready": False, "error": f"{type(error).__name__}: {error}"})
+        return
+    # What the imports cached there (matplotlib's font list) is in memory now; the folder
+    # goes, so that no kernel finds anything another left in it.
+    shutil.rmtree(os.environ["HOME"], ignore_errors=True)
+    _send(sock, {"ready": True, "preloaded": preloaded})
+    while True:
+        _reap()
+        readable, _, _ = select.select([sock], [], [], 1.0)
+        if not readable:
+            continue
+        try:
+            request, _fds = _receive(sock)
+        except (EOFError, OSError):
+            return
+        try:
+            pid, pidfd = _fork(request, sock)
+        except Exception as error:
+            _send(sock, {"error": f"{type(error).__name__}: {error}"})
+            continue
+        try:
+            _send(sock, {"pid": pid}, [pidfd])
+        finally:
+            os.close(pidfd)
+
+
+def _preload() -> list[str]:
+    loaded = []
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+            loaded.append(name)
+    problems = []
+    if "jax" in sys.modules:
+        from jax._src import xla_bridge
+
+        if xla_bridge.backends_are_initialized():
+            problems.append("JAX's backend started while importing (its threads do not fork)")
+    if threading.active_count() != 1:
+        problems.append(f"{threading.active_count()} Python threads after the imports")
+    if any(name == "course" or name.startswith("course.") for name in sys.modules):
+        problems.append("the course package was imported (a kernel must load it itself)")
+    if problems:
+        raise ForkServerError("; ".join(problems))
+    return loaded
+
+
+def _reap() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _fork(request: dict, sock: socket.socket) -> tuple[int, int]:
+    """Fork a child for ``request``; return its pid and a pidfd once it is in its sandbox."""
+    ready_read, ready_write = os.pipe()
+    # Not reaped before the pidfd is open, so the pid cannot name another process.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(ready_read)
+        _child(request, sock, ready_write)
+    os.close(ready_write)
+    try:
+        try:
+            pidfd = os.pidfd_open(pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        report = b""
+        deadline = time.monotonic() + ENTER_TIMEOUT
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([ready_read], [], [], left)[0]:
+                raise ForkServerError(f"the kernel did not enter its sandbox in {ENTER_TIMEOUT} s")
+            chunk = os.read(ready_read, 65536)
+            if not chunk:
+                break
+            report += chunk[: 65536 - len(report)]
+        if report:
+            raise ForkServerError(report.decode(errors="replace"))
+        return pid, pidfd
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
+        raise
+    finally:
+        os.close(ready_read)
+
+
+def _child(request: dict, sock: socket.socket, ready: int) -> None:
+    """In the forked child: enter the sandbox, reset what the server left, run the kernel."""
+    status = 1
+    try:
+        sock.close()
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(number, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets it at start-up
+        argv = list(request["argv"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        # What jupyter_client gives a kernel it starts; here the parent is the server,
+        # which ends with the grader, and the kernel with it.
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())
+        from autograder import sandbox
+
+        sandbox.enter(sandbox.Policy(**request["policy"]), argv)
+        os.chdir(request.get("cwd") or os.getcwd())
+        os.closerange(3, ready)
+        os.closerange(ready + 1, _max_fd())
+        _reset_libraries()
+        program = _program(argv)
+        for name in [name for name in sys.modules if name.split(".")[0] == "autograder"]:
+            del sys.modules[name]
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.write(ready, traceback.format_exc(limit=4).encode()[-60000:] or b"failed")
+        os._exit(127)
+    os.close(ready)  # the grader now learns that the kernel is in its sandbox
+    try:
+        program()
+        status = 0
+    except SystemExit as done:
+        status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        os._exit(status)
+
+
+def _max_fd() -> int:
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 65536
+
+
+def _reset_libraries() -> None:
+    """What the server's imports read from its environment, read again from the kernel's."""
+    tempfile.tempdir = None
+    if "ipykernel.kernelapp" in sys.modules:
+        _reset_parent_handle(sys.modules["ipykernel.kernelapp"].IPKernelApp,
+                             int(os.environ["JPY_PARENT_PID"]))
+    if "numpy.random" in sys.modules:
+        sys.modules["numpy.random"].seed()  # Python's random reseeds itself after a fork
+    if "matplotlib" in sys.modules:  # where it keeps its caches: the kernel's own folder
+        import matplotlib
+
+        for cached in (matplotlib.get_configdir, matplotlib.get_cachedir):
+            _forget(cached)
+    if "jax" in sys.modules:
+        _reset_jax_config()
+
+
+def _forget(function) -> None:
+    """Make a function memoized by matplotlib's ``_logged_cached`` compute its value again."""
+    names = function.__code__.co_freevars
+    if "called" in names and function.__closure__ is not None:
+        function.__closure__[names.index("called")].cell_contents = False
+
+
+def _reset_parent_handle(app: type, pid: int) -> None:
+    """ipykernel read ``JPY_PARENT_PID`` into the default of ``IPKernelApp.parent_handle``
+    when it was imported (traitlets keeps a copy of such defaults per class)."""
+    app.parent_handle.default_value = pid
+    for klass in app.__mro__:
+        defaults = klass.__dict__.get("_static_immutable_initial_values")
+        if isinstance(defaults, dict) and "parent_handle" in defaults:
+            defaults["parent_handle"] = pid
+
+
+def _reset_jax_config() -> None:
+    """Every ``JAX_*`` setting of the kernel's environment, as JAX reads it at import."""
+    import jax
+    from jax._src import config
+
+    for name, holder in config.config._value_holders.items():
+        variable = name.upper()
+        if variable not in os.environ:
+            continue
+        current = holder.value
+        if isinstance(current, bool):
+            value = config.bool_env(variable, current)
+        elif isinstance(current, int):
+            value = config.int_env(variable, current)
+        elif isinstance(current, float):
+            value = float(os.environ[variable])
+        else:
+            value = os.environ[variable]
+        if value != current:
+            jax.config.update(name, value)
+
+
+def _program(argv: Sequence[str]):
+    """What ``python ARGV...`` runs after start-up, as a function of no arguments."""
+    import runpy
+
+    if len(argv) >= 3 and argv[1] == "-m":
+        module = argv[2]
+        sys.argv = [module, *argv[3:]]  # runpy puts the module's path in sys.argv[0]
+        if sys.path and sys.path[0] == "":
+            sys.path[0] = os.getcwd()  # as ``python -m`` has it
+
+        def run_module() -> None:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        return run_module
+    if len(argv) >= 3 and argv[1] == "-c":
+        code = argv[2]
+        sys.argv = ["-c", *argv[3:]]
+
+        def run_code() -> None:
+            exec(compile(code, "<string>", "exec"), {"__name__": "__main__",
+                                                     "__builtins__": __builtins__})
+        return run_code
+    raise ForkServerError(f"not a command the server runs: {list(argv[:2])}")
+
+
+def serves(command: Sequence[str]) -> bool:
+    """Whether the server can run ``command`` (this interpreter, ``-m`` or ``-c``)."""
+    return (len(command) >= 3 and command[1] in ("-m", "-c")
+            and os.path.realpath(command[0]) == os.path.realpath(sys.executable))
+
+
+# ----------------------------------------------------------------------- the grader
+
+
+class ForkedProcess:
+    """A kernel the server forked, handled like :class:`subprocess.Popen` through a pidfd.
+
+    It is not the grader's child, so its exit status is unknown: :attr:`returncode`
+    becomes ``-SIGKILL`` when the grader killed it, else 1 once it has ended.
+    """
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, pidfd: int) -> None:
+        self.pid = pid
+        self.pidfd = pidfd
+        self.returncode: int | None = None
+        self._killed = False
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self.pidfd >= 0 and select.select(
+                [self.pidfd], [], [], 0)[0]:
+            self._ended()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self.pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout or 0)
+            self._ended()
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, number: int) -> None:
+        """Signal the kernel's process group (it leads a session of its own), as
+        jupyter_client does for its own kernels; nothing once the kernel has ended, when
+        its process id may already belong to another process."""
+        if self.poll() is None:
+            if number == signal.SIGKILL:
+                self._killed = True
+            try:
+                os.killpg(self.pid, number)
+            except OSError:
+                signal.pidfd_send_signal(self.pidfd, number)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def _ended(self) -> None:
+        self.returncode = -signal.SIGKILL if self._killed else 1
+        os.close(self.pidfd)
+        self.pidfd = -1
+
+    def __del__(self) -> None:
+        if getattr(self, "pidfd", -1) >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.pidfd)
+
+
+class ForkServer:
+    """The grader's side of one fork server (started at once, ready when it has imported)."""
+
+    def __init__(self) -> None:
+        from autograder.sandbox import owned_tempdir
+
+        grader_path = str(Path(__file__).resolve().parent.parent)
+        self.home = owned_tempdir("grading-fork-server-")
+        os.chmod(self.home, 0o755)  # the kernels' user may read the font cache it builds
+        self.sock, theirs = socket.socketpair()
+        start = (f"import sys; sys.path.insert(0, {grader_path!r}); "
+                 f"from autograder.fork_server import serve; serve({theirs.fileno()}, "
+                 f"{grader_path!r})")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", start], pass_fds=[theirs.fileno()], cwd="/",
+            env=server_env(os.environ, str(self.home)), stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        theirs.close()
+        self.preloaded: list[str] | None = None
+        self.broken: str | None = None
+        self.lock = threading.Lock()
+
+    def _ready(self) -> None:
+        if self.preloaded is not None:
+            return
+        if self.broken is None:
+            try:
+                self.sock.settimeout(READY_TIMEOUT)
+                answer, _ = _receive(self.sock)
+                self.sock.settimeout(None)
+                if answer.get("ready"):
+                    self.preloaded = list(answer.get("preloaded", []))
+                    return
+                self.broken = str(answer.get("error", "it did not start"))
+            except (OSError, EOFError, ValueError) as error:
+                self.broken = f"{type(error).__name__}: {error}"
+        raise ForkServerError(f"the fork server cannot start kernels ({self.broken})")
+
+    def spawn(self, policy: Mapping, argv: Sequence[str], env: Mapping[str, str],
+              cwd: str | None) -> ForkedProcess:
+        """A kernel running ``argv`` under ``policy`` with ``env`` in ``cwd``."""
+        if not serves(argv):
+            raise ForkServerError(f"not a command the server runs: {list(argv[:2])}")
+        with self.lock:
+            self._ready()
+            try:
+                _send(self.sock, {"policy": dict(policy), "argv": list(argv), "env": dict(env),
+                                  "cwd": cwd})
+                answer, fds = _receive(self.sock, with_fds=True)
+            except (OSError, EOFError, ValueError) as error:
+                self.broken = f"{type(error).__name__}: {error}"
+                self.preloaded = None
+                raise ForkServerError(f"the fork server stopped ({self.broken})") from error
+        if "pid" not in answer or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise ForkServerError(str(answer.get("error", "no kernel")))
+        return ForkedProcess(int(answer["pid"]), fds[0])
+
+    @property
+    def alive(self) -> bool:
+        return self.broken is None and self.process.poll() is None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        with contextlib.suppress(Exception):
+            self.process.wait(timeout=5)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_servers: dict[int, ForkServer] = {}
+_servers_lock = threading.Lock()
+
+
+def server() -> ForkServer:
+    """This process's fork server, started on first use (and again if it stopped)."""
+    with _servers_lock:
+        found = _servers.get(os.getpid())
+        if found is None or not found.alive:
+            if found is not None:
+                found.close()
+            found = _servers[os.getpid()] = ForkServer()
+            if len(_servers) == 1:
+                atexit.register(close_servers)
+        return found
+
+
+def prestart() -> None:
+    """Start this process's fork server now, so its imports overlap other work."""
+    with contextlib.suppress(OSError):
+        server()
+
+
+def close_servers() -> None:
+    """Stop the fork servers this process started."""
+    with _servers_lock:
+        for key in [key for key in _servers if key == os.getpid()]:
+            _servers.pop(key).close()
+        _servers.clear()
