@@ -135,32 +135,43 @@ def serve(fd: int, grader_path: str) -> None:
     # user's processes is left, zombies included.
     signal.signal(signal.SIGCHLD, lambda _number, _frame: _reap())
     try:
+        before = dict(os.environ)
         preloaded = _preload()
+        # What the imports set for themselves (JAX sets TF_CPP_MIN_LOG_LEVEL, say): a
+        # kernel that imports them finds it in its environment, so a forked one gets it.
+        _import_env.update({name: value for name, value in os.environ.items()
+                            if before.get(name) != value})
     except Exception as error:
         _send(sock, {"ready": False, "error": f"{type(error).__name__}: {error}"})
         return
     # What the imports cached there (matplotlib's font list) is in memory now; the folder
     # goes, so that no kernel finds anything another left in it.
     shutil.rmtree(os.environ["HOME"], ignore_errors=True)
-    _send(sock, {"ready": True, "preloaded": preloaded})
+    _send(sock, {"ready": True, "preloaded": preloaded, "import_env": sorted(_import_env)})
     while True:
-        _reap()
-        readable, _, _ = select.select([sock], [], [], 1.0)
-        if not readable:
+        try:
+            request, fds = _receive(sock, with_fds=True)
+        except (EOFError, OSError, ValueError):
+            return
+        if "exit_code" in request:
+            _reap()
+            _send(sock, {"exit_code": _exit_codes.pop(int(request["exit_code"]), None)})
             continue
         try:
-            request, _fds = _receive(sock)
-        except (EOFError, OSError):
-            return
-        try:
-            pid, pidfd = _fork(request, sock)
+            pid, pidfd = _fork(request, sock, fds)
         except Exception as error:
             _send(sock, {"error": f"{type(error).__name__}: {error}"})
             continue
+        finally:
+            for fd in fds:
+                os.close(fd)
         try:
             _send(sock, {"pid": pid}, [pidfd])
         finally:
             os.close(pidfd)
+
+
+_import_env: dict[str, str] = {}
 
 
 def _preload() -> list[str]:
@@ -184,21 +195,35 @@ def _preload() -> list[str]:
     return loaded
 
 
+#: Exit codes of ended kernels, as :attr:`subprocess.Popen.returncode` gives them, until
+#: the grader asks (the oldest are forgotten beyond :data:`_MAX_EXIT_CODES`).
+_exit_codes: dict[int, int] = {}
+_MAX_EXIT_CODES = 10_000
+
+
 def _reap() -> None:
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            return
+        _exit_codes[pid] = os.waitstatus_to_exitcode(status)
+        while len(_exit_codes) > _MAX_EXIT_CODES:
+            del _exit_codes[next(iter(_exit_codes))]
 
 
-def _fork(request: dict, sock: socket.socket) -> tuple[int, int]:
-    """Fork a child for ``request``; return its pid and a pidfd once it is in its sandbox."""
+def _fork(request: dict, sock: socket.socket, stdio: Sequence[int]) -> tuple[int, int]:
+    """Fork a child for ``request`` (with ``stdio``, when given, as its standard output and
+    error); return its pid and a pidfd once it is in its sandbox."""
     ready_read, ready_write = os.pipe()
     # Not reaped before the pidfd is open, so the pid cannot name another process.
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(ready_read)
-        _child(request, sock, ready_write)
+        _child(request, sock, ready_write, stdio)
     os.close(ready_write)
     try:
         try:
@@ -228,11 +253,13 @@ def _fork(request: dict, sock: socket.socket) -> tuple[int, int]:
         os.close(ready_read)
 
 
-def _child(request: dict, sock: socket.socket, ready: int) -> None:
+def _child(request: dict, sock: socket.socket, ready: int, stdio: Sequence[int]) -> None:
     """In the forked child: enter the sandbox, reset what the server left, run the kernel."""
     status = 1
     try:
         sock.close()
+        for target, fd in zip((1, 2), stdio, strict=False):
+            os.dup2(fd, target)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             signal.signal(number, signal.SIG_DFL)
@@ -241,9 +268,8 @@ def _child(request: dict, sock: socket.socket, ready: int) -> None:
         argv = list(request["argv"])
         os.environ.clear()
         os.environ.update(request["env"])
-        # What jupyter_client gives a kernel it starts; here the parent is the server,
-        # which ends with the grader, and the kernel with it.
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())
+        for name, value in _import_env.items():
+            os.environ.setdefault(name, value)
         from autograder import sandbox
 
         sandbox.enter(sandbox.Policy(**request["policy"]), argv)
@@ -285,7 +311,7 @@ def _max_fd() -> int:
 def _reset_libraries() -> None:
     """What the server's imports read from its environment, read again from the kernel's."""
     tempfile.tempdir = None
-    if "ipykernel.kernelapp" in sys.modules:
+    if "ipykernel.kernelapp" in sys.modules and os.environ.get("JPY_PARENT_PID", "").isdigit():
         _reset_parent_handle(sys.modules["ipykernel.kernelapp"].IPKernelApp,
                              int(os.environ["JPY_PARENT_PID"]))
     if "numpy.random" in sys.modules:
@@ -374,15 +400,16 @@ def serves(command: Sequence[str]) -> bool:
 class ForkedProcess:
     """A kernel the server forked, handled like :class:`subprocess.Popen` through a pidfd.
 
-    It is not the grader's child, so its exit status is unknown: :attr:`returncode`
-    becomes ``-SIGKILL`` when the grader killed it, else 1 once it has ended.
+    It is the server's child: its exit code comes from the server once it has ended
+    (``-SIGKILL`` when the grader killed it and the server cannot say, else 1).
     """
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int, pidfd: int) -> None:
+    def __init__(self, pid: int, pidfd: int, server: ForkServer | None = None) -> None:
         self.pid = pid
         self.pidfd = pidfd
+        self.server = server
         self.returncode: int | None = None
         self._killed = False
 
@@ -419,7 +446,11 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
     def _ended(self) -> None:
-        self.returncode = -signal.SIGKILL if self._killed else 1
+        code = None
+        if self.server is not None:
+            with contextlib.suppress(ForkServerError):
+                code = self.server.exit_code(self.pid)
+        self.returncode = code if code is not None else (-signal.SIGKILL if self._killed else 1)
         os.close(self.pidfd)
         self.pidfd = -1
 
@@ -448,7 +479,11 @@ class ForkServer:
             start_new_session=True)
         theirs.close()
         self.preloaded: list[str] | None = None
+        #: Environment variables the server's imports set, which its kernels get too.
+        self.import_env: list[str] = []
         self.broken: str | None = None
+        #: Kernels this server has started.
+        self.spawned = 0
         self.lock = threading.Lock()
 
     def _ready(self) -> None:
@@ -461,6 +496,7 @@ class ForkServer:
                 self.sock.settimeout(None)
                 if answer.get("ready"):
                     self.preloaded = list(answer.get("preloaded", []))
+                    self.import_env = list(answer.get("import_env", []))
                     return
                 self.broken = str(answer.get("error", "it did not start"))
             except (OSError, EOFError, ValueError) as error:
@@ -468,25 +504,43 @@ class ForkServer:
         raise ForkServerError(f"the fork server cannot start kernels ({self.broken})")
 
     def spawn(self, policy: Mapping, argv: Sequence[str], env: Mapping[str, str],
-              cwd: str | None) -> ForkedProcess:
-        """A kernel running ``argv`` under ``policy`` with ``env`` in ``cwd``."""
+              cwd: str | None, *, stdout: int | None = None, stderr: int | None = None
+              ) -> ForkedProcess:
+        """A kernel running ``argv`` under ``policy`` with ``env`` in ``cwd`` (standard
+        output and error: the file descriptors given, else the server's, which are the
+        grader's)."""
         if not serves(argv):
             raise ForkServerError(f"not a command the server runs: {list(argv[:2])}")
-        with self.lock:
-            self._ready()
-            try:
-                _send(self.sock, {"policy": dict(policy), "argv": list(argv), "env": dict(env),
-                                  "cwd": cwd})
-                answer, fds = _receive(self.sock, with_fds=True)
-            except (OSError, EOFError, ValueError) as error:
-                self.broken = f"{type(error).__name__}: {error}"
-                self.preloaded = None
-                raise ForkServerError(f"the fork server stopped ({self.broken})") from error
+        stdio = [] if stdout is None and stderr is None else [
+            sys.stdout.fileno() if stdout is None else stdout,
+            sys.stderr.fileno() if stderr is None else stderr]
+        answer, fds = self._ask({"policy": dict(policy), "argv": list(argv), "env": dict(env),
+                                 "cwd": cwd}, stdio)
         if "pid" not in answer or len(fds) != 1:
             for fd in fds:
                 os.close(fd)
             raise ForkServerError(str(answer.get("error", "no kernel")))
-        return ForkedProcess(int(answer["pid"]), fds[0])
+        self.spawned += 1
+        return ForkedProcess(int(answer["pid"]), fds[0], self)
+
+    def exit_code(self, pid: int) -> int | None:
+        """The exit code of kernel ``pid``, which has ended (None if the server cannot say)."""
+        answer, fds = self._ask({"exit_code": pid})
+        for fd in fds:
+            os.close(fd)
+        code = answer.get("exit_code")
+        return code if isinstance(code, int) else None
+
+    def _ask(self, request: Mapping, fds: Sequence[int] = ()) -> tuple[dict, list[int]]:
+        with self.lock:
+            self._ready()
+            try:
+                _send(self.sock, request, fds)
+                return _receive(self.sock, with_fds=True)
+            except (OSError, EOFError, ValueError) as error:
+                self.broken = f"{type(error).__name__}: {error}"
+                self.preloaded = None
+                raise ForkServerError(f"the fork server stopped ({self.broken})") from error
 
     @property
     def alive(self) -> bool:
@@ -504,31 +558,47 @@ class ForkServer:
 
 
 _servers: dict[int, ForkServer] = {}
+_started: dict[int, int] = {}
 _servers_lock = threading.Lock()
+#: Servers a process starts at most (the first, and replacements for stopped ones).
+MAX_SERVERS = 3
 
 
 def server() -> ForkServer:
-    """This process's fork server, started on first use (and again if it stopped)."""
+    """This process's fork server, started on first use (and again if it stopped, up to
+    :data:`MAX_SERVERS` in all: then ForkServerError, and kernels start the usual way)."""
     with _servers_lock:
-        found = _servers.get(os.getpid())
+        pid = os.getpid()
+        found = _servers.get(pid)
         if found is None or not found.alive:
             if found is not None:
                 found.close()
-            found = _servers[os.getpid()] = ForkServer()
-            if len(_servers) == 1:
+                del _servers[pid]
+            if _started.get(pid, 0) >= MAX_SERVERS:
+                raise ForkServerError(f"{MAX_SERVERS} fork servers stopped in this process"
+                                      + (f" (the last: {found.broken})" if found else ""))
+            _started[pid] = _started.get(pid, 0) + 1
+            found = _servers[pid] = ForkServer()
+            if _started[pid] == 1:
                 atexit.register(close_servers)
         return found
 
 
-def prestart() -> None:
-    """Start this process's fork server now, so its imports overlap other work."""
-    with contextlib.suppress(OSError):
-        server()
-
-
 def close_servers() -> None:
-    """Stop the fork servers this process started."""
+    """Stop the fork server this process started, if any (a later one may start again)."""
     with _servers_lock:
-        for key in [key for key in _servers if key == os.getpid()]:
-            _servers.pop(key).close()
-        _servers.clear()
+        found = _servers.pop(os.getpid(), None)
+        if found is not None:
+            _started[os.getpid()] -= 1
+            found.close()
+
+
+_warned: set[int] = set()
+
+
+def warn_once(log, error: Exception) -> None:
+    """Say once per process that kernels start without the fork server, and why."""
+    if os.getpid() not in _warned:
+        _warned.add(os.getpid())
+        log.warning("Grading kernels start without the fork server (slower, otherwise "
+                    "the same): %s", error)

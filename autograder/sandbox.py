@@ -673,10 +673,13 @@ def _manager_class() -> type:
                     self._launch[1]):
                 policy, command = self._launch
                 try:
-                    process = fork_server.server().spawn(
-                        asdict(policy), command, kw.get("env") or {}, kw.get("cwd"))
+                    server = fork_server.server()
+                    # What jupyter_client tells a kernel it starts: here its parent is the
+                    # server, which ends with the grader, and the kernel then ends too.
+                    env = {**(kw.get("env") or {}), "JPY_PARENT_PID": str(server.process.pid)}
+                    process = server.spawn(asdict(policy), command, env, kw.get("cwd"))
                 except (fork_server.ForkServerError, OSError) as error:
-                    self.log.warning("Starting the kernel without the fork server: %s", error)
+                    fork_server.warn_once(self.log, error)
                 else:
                     provisioner = self.provisioner
                     provisioner.process, provisioner.pid = process, process.pid
@@ -869,13 +872,33 @@ def _probe_advice() -> str:
             "an ordinary user who can read the course and its Python install")
 
 
-def preflight(secrets: Sequence[Path | str] = (), *, timeout: float = 120) -> list[str]:
+def preflight(secrets: Sequence[Path | str] = (), *, timeout: float = 120,
+              forked: bool = True) -> list[str]:
     """Start one sandboxed process as a kernel would be, and say what keeps grading unsafe.
 
     The process must import ``course`` and numpy, write its folder, and (as root) see
     none of ``secrets``, nor a file placed beside the ``course`` package, nor any process
-    but its own. Each problem is a message saying what to change; none means go.
+    but its own. Each problem is a message saying what to change; none means go. With
+    ``forked``, a second process is forked by this process's fork server
+    (:mod:`autograder.fork_server`), as grading kernels are, and must pass the same
+    checks; a fork server that cannot start is no problem (kernels are then started as
+    the first process was), and the one started here is stopped again.
     """
+    problems = _preflight_once(secrets, timeout, forked=False)
+    if forked and not problems:
+        from autograder import fork_server
+
+        try:
+            problems = [f"{problem} (in a kernel forked by the fork server; "
+                        "c.SandboxKernelManager.fork_server = False turns it off)"
+                        for problem in _preflight_once(secrets, timeout, forked=True)]
+        finally:
+            fork_server.close_servers()
+    return problems
+
+
+def _preflight_once(secrets: Sequence[Path | str], timeout: float, *, forked: bool
+                    ) -> list[str]:
     parent = _kernels_parent()
     workdir = private_workdir(parent)
     beside = None
@@ -891,21 +914,57 @@ def preflight(secrets: Sequence[Path | str] = (), *, timeout: float = 120) -> li
         env = kernel_env(os.environ, str(workdir))
         env["COURSE_GRADEBOOK_URL"] = "sqlite:///must-not-reach-the-kernel"
         policy = build_policy(str(workdir), env, uid=uid, max_processes=64)
-        command = launcher_command(policy, [sys.executable, "-c", _PROBE, *hidden])
+        probe = [sys.executable, "-c", _PROBE, *hidden]
         try:
-            run = subprocess.run(command, env=kernel_env(env, str(workdir)), cwd=str(workdir),
-                                 capture_output=True, text=True, timeout=timeout)
+            run = (_run_forked(policy, probe, kernel_env(env, str(workdir)), str(workdir),
+                               timeout) if forked else subprocess.run(
+                launcher_command(policy, probe), env=kernel_env(env, str(workdir)),
+                cwd=str(workdir), capture_output=True, text=True, timeout=timeout))
         except subprocess.TimeoutExpired:
             return [f"a sandboxed process did not answer in {timeout:.0f} s: {_probe_advice()}"]
         finally:
             if uid is not None:
                 kill_user_processes(uid)
-        problems = _judge(run, hidden, uid, str(workdir), policy.visible)
+        if run is not None:
+            problems = _judge(run, hidden, uid, str(workdir), policy.visible,
+                              set_by_imports=_server_import_env() if forked else ())
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if beside is not None:
             shutil.rmtree(beside, ignore_errors=True)
     return problems
+
+
+def _server_import_env() -> list[str]:
+    from autograder import fork_server
+
+    try:
+        return fork_server.server().import_env
+    except fork_server.ForkServerError:
+        return []
+
+
+def _run_forked(policy: Policy, command: list[str], env: Mapping[str, str], cwd: str,
+                timeout: float) -> subprocess.CompletedProcess | None:
+    """Run ``command`` forked by the fork server, as ``subprocess.run`` would (None when
+    the server cannot start it)."""
+    from autograder import fork_server
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            process = fork_server.server().spawn(asdict(policy), command, env, cwd,
+                                                 stdout=out.fileno(), stderr=err.fileno())
+        except fork_server.ForkServerError:
+            return None
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, code, out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
 
 
 def _exposed(seen: dict[str, list[str] | None], visible: list[str]) -> list[str]:
@@ -926,8 +985,9 @@ def _exposed(seen: dict[str, list[str] | None], visible: list[str]) -> list[str]
 
 
 def _judge(run: subprocess.CompletedProcess, hidden: list[str], uid: int | None,
-           workdir: str, visible: list[str]) -> list[str]:
-    """The problems a probe's output shows."""
+           workdir: str, visible: list[str], set_by_imports: Sequence[str] = ()) -> list[str]:
+    """The problems a probe's output shows (``set_by_imports``: variables a fork server's
+    imports set, which its kernels get, like a kernel that imports the same libraries)."""
     line = next((x for x in run.stdout.splitlines() if x.startswith("PROBE")), None)
     if run.returncode != 0 or line is None:
         tail = (run.stderr.strip().splitlines() or ["no output"])[-1]
@@ -953,7 +1013,8 @@ def _judge(run: subprocess.CompletedProcess, hidden: list[str], uid: int | None,
                             "support hidepid; grade on Linux 4.x or later")
     leaked = [name for name in report["env"] if name not in ENV_NAMES
               and not name.startswith(ENV_PREFIXES)
-              and name not in ("HOME", "TMPDIR", *_PRIVATE_DIRS, "LC_CTYPE", "PWD", "SHLVL", "_")]
+              and name not in ("HOME", "TMPDIR", *_PRIVATE_DIRS, "LC_CTYPE", "PWD", "SHLVL", "_")
+              and name not in set_by_imports]
     if leaked:
         problems.append(f"a sandboxed kernel received environment variables {leaked}")
     return problems
