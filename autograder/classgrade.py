@@ -23,6 +23,7 @@ any graded notebook is touched.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -119,6 +120,28 @@ def _scratch_course(job: Job) -> Course:
         course.generate(job.lesson)
         generated.add(job.lesson)
     return course
+
+
+#: What keeps numerical libraries to one thread each (as Dask's nanny does for its workers).
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@contextlib.contextmanager
+def one_thread_per_worker() -> Iterator[None]:
+    """Worker processes (and their kernels) started in this block run numpy's BLAS and
+    OpenMP on one thread, unless the environment already says how many.
+
+    The class is parallel already, one worker per core: a BLAS call that also splits
+    itself over every core waits, spinning, for threads whose core another worker's
+    kernel holds. Lesson 10's checks and replays ran three times slower that way.
+    """
+    added = {name: value for name, value in ONE_THREAD.items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _start_worker() -> None:
@@ -500,6 +523,10 @@ class ClassRun:
             return
         # Each worker process has its own sandbox user (see autograder.sandbox.sandbox_uid).
         os.environ.pop(UID_ENV, None)
+        with one_thread_per_worker():
+            yield from self._in_pool(jobs)
+
+    def _in_pool(self, jobs: list[Job]) -> Iterator[tuple[Job, Result]]:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=context,
                                  initializer=_start_worker) as pool:

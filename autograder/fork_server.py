@@ -467,8 +467,7 @@ class ForkServer:
         from autograder.sandbox import owned_tempdir
 
         grader_path = str(Path(__file__).resolve().parent.parent)
-        self.home = owned_tempdir("grading-fork-server-")
-        os.chmod(self.home, 0o755)  # the kernels' user may read the font cache it builds
+        self.home = owned_tempdir("grading-fork-server-")  # removed by the server once ready
         self.sock, theirs = socket.socketpair()
         start = (f"import sys; sys.path.insert(0, {grader_path!r}); "
                  f"from autograder.fork_server import serve; serve({theirs.fileno()}, "
@@ -582,6 +581,12 @@ def server() -> ForkServer:
             if _started[pid] == 1:
                 atexit.register(close_servers)
         return found
+
+
+def running() -> bool:
+    """Whether this process has a fork server now."""
+    found = _servers.get(os.getpid())
+    return found is not None and found.alive
 
 
 def close_servers() -> None:

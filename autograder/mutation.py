@@ -495,9 +495,12 @@ def run(lessons: Iterable[str], *, generated: bool = True, cap: int = CAP,
 
     jobs = {lesson: entries(lesson, generated=generated, cap=cap) for lesson in lessons}
     outcomes: list[Outcome] = []
+    from autograder.classgrade import one_thread_per_worker
+
     context = multiprocessing.get_context("spawn")  # jax and forked processes do not mix
     started = time.monotonic()
-    with ProcessPoolExecutor(workers or os.cpu_count() or 1, mp_context=context) as pool:
+    with one_thread_per_worker(), ProcessPoolExecutor(workers or os.cpu_count() or 1,
+                                                      mp_context=context) as pool:
         futures = {pool.submit(_run_job, lesson, todo, timeout): lesson
                    for lesson, todo in jobs.items() if todo}
         for future in as_completed(futures):

@@ -882,18 +882,20 @@ def preflight(secrets: Sequence[Path | str] = (), *, timeout: float = 120,
     ``forked``, a second process is forked by this process's fork server
     (:mod:`autograder.fork_server`), as grading kernels are, and must pass the same
     checks; a fork server that cannot start is no problem (kernels are then started as
-    the first process was), and the one started here is stopped again.
+    the first process was), and one started here is stopped again.
     """
     problems = _preflight_once(secrets, timeout, forked=False)
     if forked and not problems:
         from autograder import fork_server
 
+        had_one = fork_server.running()
         try:
             problems = [f"{problem} (in a kernel forked by the fork server; "
                         "c.SandboxKernelManager.fork_server = False turns it off)"
                         for problem in _preflight_once(secrets, timeout, forked=True)]
         finally:
-            fork_server.close_servers()
+            if not had_one:
+                fork_server.close_servers()
     return problems
 
 

@@ -177,3 +177,14 @@ def test_on_a_cold_cache_the_solution_canary_fills_it(scratch_course, tmp_path, 
         assert scratch_course.total(LESSON, "1005") == (6.0, 7.0)
     finally:
         shutil.rmtree(outside, ignore_errors=True)
+
+
+def test_workers_run_numerical_libraries_on_one_thread_unless_told(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the instructor's choice is kept
+    with classgrade.one_thread_per_worker():
+        assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == "1"
+        assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and "MKL_NUM_THREADS" not in os.environ
+    assert os.environ["OMP_NUM_THREADS"] == "3"

@@ -188,3 +188,11 @@ def test_the_server_gets_no_secret_of_the_grader(monkeypatch):
     env = fork_server.server_env(os.environ, "/home-of-server")
     assert "COURSE_GRADEBOOK_URL" not in env and "JAX_COMPILATION_CACHE_DIR" not in env
     assert env["MPLBACKEND"] == fork_server.INLINE_BACKEND and env["HOME"] == "/home-of-server"
+
+
+@pytest.mark.slow
+def test_preflight_keeps_a_running_server_and_stops_one_it_started():
+    fork_server.close_servers()
+    assert sandbox.preflight() == [] and not fork_server.running()
+    fork_server.server()
+    assert sandbox.preflight() == [] and fork_server.running()
