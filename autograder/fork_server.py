@@ -131,6 +131,7 @@ def serve(fd: int, grader_path: str) -> None:
         del sys.path[0]  # put there to find this module; a kernel's path never has it
     sock = socket.socket(fileno=fd)
     os.chdir("/")
+    from autograder import sandbox  # noqa: F401 - each child enters its sandbox with it
     # Reap each kernel as soon as it ends: the grader waits until none of the kernel
     # user's processes is left, zombies included.
     signal.signal(signal.SIGCHLD, lambda _number, _frame: _reap())

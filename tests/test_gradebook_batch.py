@@ -86,3 +86,22 @@ def test_a_regrade_in_a_batch_keeps_manual_grades_and_flags_them(tmp_path):
         assert grade.manual_score == 0.5 and grade.auto_score == grade.max_score
         assert grade.needs_manual_grade
         assert not gb.find_grade("relu_prime_check", name, LESSON, "s2").needs_manual_grade
+
+
+def test_a_new_gradebook_records_the_schema_head_alembic_reports(tmp_path):
+    import subprocess
+
+    from nbgrader.api import Gradebook
+    from nbgrader.dbutil import _temp_alembic_ini
+    from sqlalchemy import create_engine, text
+
+    from autograder.grading import alembic_head
+
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'unused.db'}") as ini:  # nbgrader's way
+        heads = subprocess.check_output(["alembic", "-c", ini, "heads"], text=True)
+    assert alembic_head() == heads.split()[0]
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    Gradebook(url, "course").close()
+    with create_engine(url).connect() as connection:
+        stored = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert stored == heads.split()[0]
