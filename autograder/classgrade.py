@@ -41,7 +41,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.utils import determine_grade, is_grade
 
-from autograder import compile_cache, notebooks, sandbox, timings
+from autograder import compile_cache, fork_server, notebooks, sandbox, timings
 from autograder.config import DATA_DIRECTORY, gradebook_url
 from autograder.grading import STATE_FILE, Course
 from autograder.intake import Submission
@@ -120,6 +120,17 @@ def _scratch_course(job: Job) -> Course:
         course.generate(job.lesson)
         generated.add(job.lesson)
     return course
+
+
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+def _warm_worker(forks: bool) -> None:
+    """A worker's first task: start its fork server, whose imports then overlap the
+    coordinator's preparations."""
+    if forks:
+        with contextlib.suppress(Exception):
+            fork_server.server()
 
 
 #: What keeps numerical libraries to one thread each (as Dask's nanny does for its workers).
@@ -274,6 +285,7 @@ class ClassRun:
     _pending: list[tuple[Job, Result, nbformat.NotebookNode, dict, float]] = field(
         default_factory=list, init=False)
     _pending_since: float = field(default=0.0, init=False)
+    _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
 
     @property
     def state_path(self) -> Path:
@@ -288,6 +300,8 @@ class ClassRun:
         as it must.
         """
         lessons = sorted({s.lesson for s in submissions if s.lesson})
+        if not self.scheduler and lessons:
+            self._start_early()
         names = {}
         for lesson in lessons:
             self.course.generate(lesson)
@@ -318,7 +332,27 @@ class ClassRun:
                 results.extend(self._grade(jobs, state, progress))
         finally:
             state.compact()  # also folds in the journal a killed run left
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
         return results
+
+    def _start_early(self) -> None:
+        """Start what the run will wait for while the coordinator prepares the lessons:
+        the fork server the preflight probes, and the worker processes (which import and
+        start fork servers of their own). No submission runs before the preflight."""
+        with contextlib.suppress(Exception):
+            fork_server.server()
+        if self.workers <= 1:
+            return
+        # Each worker process has its own sandbox user (see autograder.sandbox.sandbox_uid).
+        os.environ.pop(UID_ENV, None)
+        forks = bool(self.course.config.SandboxKernelManager.get("fork_server", True))
+        with one_thread_per_worker():
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=_SPAWN,
+                                             initializer=_start_worker)
+            for _ in range(self.workers):  # each submission starts one worker now
+                self._pool.submit(_warm_worker, forks)
 
     def _job(self, student: str, lesson: str, notebook_name: str, content: bytes,
              canary: str | None = None, feedback: bool = False) -> Job:
@@ -335,6 +369,7 @@ class ClassRun:
         (:mod:`autograder.dask_grading`): the kernels run there, not here.
         """
         problems = [] if self.scheduler else preflight(self._secrets())
+        fork_server.close_servers()  # the coordinator runs no kernel itself
         if problems:
             raise RefusedToGrade("grading refused: this machine cannot grade safely; nothing "
                                  "was graded or written:\n" + "\n".join(f"  - {p}"
@@ -527,9 +562,10 @@ class ClassRun:
             yield from self._in_pool(jobs)
 
     def _in_pool(self, jobs: list[Job]) -> Iterator[tuple[Job, Result]]:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context,
-                                 initializer=_start_worker) as pool:
+        context = _SPAWN
+        early, self._pool = self._pool, None
+        with early or ProcessPoolExecutor(self.workers, mp_context=context,
+                                          initializer=_start_worker) as pool:
             futures = {pool.submit(self.grade, job): job for job in jobs}
             orphans = []
             try:
