@@ -359,7 +359,11 @@ def _zip_files(source: Path | bytes, prefix: tuple[str, ...], depth: int, limits
                     f"the download holds more than {limits.entries} files: the rest was not read"))
                 return
             budget.files -= 1
-            yield from _zip_entry(archive, info, prefix, depth, limits, budget)
+            try:
+                yield from _zip_entry(archive, info, prefix, depth, limits, budget)
+            except Exception as error:  # one unreadable entry must not hide the others
+                yield _File(prefix or (NOBODY,), problem=(
+                    f"a zip entry could not be read ({_error(error)})"))
 
 
 def _zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, prefix: tuple[str, ...],
@@ -367,7 +371,9 @@ def _zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, prefix: tuple[st
     name = _zip_name(info)
     parts = tuple(p for p in name.split("/") if p not in ("", ".", "..") and not (
         p.endswith(":") and len(p) == 2))
-    if info.is_dir() or not parts or _hidden(parts):
+    # zipfile cuts a name at its first NUL byte, which can leave it empty (and
+    # ZipInfo.is_dir() then fails): such an entry has nothing to read, like a folder.
+    if not parts or info.filename.endswith("/") or _hidden(parts):
         return
     kind = _kind(parts[-1])
     if _unsafe(name):

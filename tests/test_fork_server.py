@@ -98,9 +98,11 @@ def test_output_written_to_the_file_descriptors_is_captured_as_before():
             session.start()
             run = session.run(source)
             time.sleep(0.2)
-        text = "".join(o.get("text", "") for o in run.outputs)
-        outputs[fork] = sorted(line for line in text.splitlines() if line)
-    assert outputs[True] == outputs[False] == ["high-level", "low-level out"]
+        outputs[fork] = "".join(o.get("text", "") for o in run.outputs)
+    # Both reach the cell's output (in an order ipykernel does not fix, and possibly on one
+    # line: the low-level write arrives through a pipe of its own).
+    for text in outputs.values():
+        assert "low-level out" in text and "high-level" in text
 
 
 @pytest.mark.slow

@@ -269,3 +269,10 @@ def test_a_hostile_download_loses_and_misassigns_no_grade(scratch_course, tmp_pa
     assert "nbformat 3" in reasons["1006"]
     assert "this is lesson 05's notebook" in reasons["1007"]
     assert "'..'" in next(r.problem for r in results if r.student == "1001" and r.problem)
+
+
+def test_a_zip_entry_whose_name_is_cut_to_nothing_hides_no_other(tmp_path):
+    path = tmp_path / "nul.zip"
+    make_zip({"\x00.ipynb": b"\x00", "c_1003_503_x.ipynb": notebook(L01, "c")}, path)
+    found = collect(path, IDS)
+    assert [s.student for s in found if s.problem is None and s.lesson == L01] == ["1003"]
