@@ -33,7 +33,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,6 +48,7 @@ from autograder.intake import Submission
 from autograder.lessons import Lesson, layout
 from autograder.run_state import RunState
 from autograder.sandbox import UID_ENV, owned_tempdir
+from autograder.schedule import Schedule
 
 #: Student ids under which the canaries are graded (in the workers' scratch courses only).
 CANARY_STUDENTS = {"solution": "autograder-canary-solution",
@@ -558,26 +559,47 @@ class ClassRun:
             return
         # Each worker process has its own sandbox user (see autograder.sandbox.sandbox_uid).
         os.environ.pop(UID_ENV, None)
+        prior = {lesson: seconds for lesson, seconds in zip(lessons, filled, strict=True)
+                 if isinstance(seconds, float)}
         with one_thread_per_worker():
-            yield from self._in_pool(jobs)
+            yield from self._in_pool(Schedule(jobs, prior))
 
-    def _in_pool(self, jobs: list[Job]) -> Iterator[tuple[Job, Result]]:
+    def _in_pool(self, schedule: Schedule) -> Iterator[tuple[Job, Result]]:
+        """Hand the jobs to the pool's workers as they free up (one queued beyond them),
+        the next one chosen by ``schedule`` from what the run has measured so far."""
         context = _SPAWN
         early, self._pool = self._pool, None
+        orphans: list[Job] = []
         with early or ProcessPoolExecutor(self.workers, mp_context=context,
                                           initializer=_start_worker) as pool:
-            futures = {pool.submit(self.grade, job): job for job in jobs}
-            orphans = []
-            try:
-                for future in as_completed(futures):
+            running: dict[Future, Job] = {}
+
+            def top_up() -> None:
+                while schedule and len(running) <= self.workers:
+                    job = schedule.take()
                     try:
-                        result = future.result()
-                    except BrokenProcessPool:  # a worker died: every unfinished job comes here
-                        orphans.append(futures[future])
-                        continue
-                    except Exception:
-                        result = self._died(futures[future])
-                    yield futures[future], result
+                        running[pool.submit(self.grade, job)] = job
+                    except BrokenProcessPool:  # a worker died: the rest are graded alone
+                        orphans.append(job)
+                        while schedule:
+                            orphans.append(schedule.take())
+
+            try:
+                top_up()
+                while running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        job = running.pop(future)
+                        try:
+                            result = future.result()
+                        except BrokenProcessPool:  # every unfinished job comes here
+                            orphans.append(job)
+                            continue
+                        except Exception:
+                            result = self._died(job)
+                        schedule.finished(job, result.seconds)
+                        yield job, result
+                    top_up()
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         # Which of them killed the worker is unknown: grade each alone, so that only the
