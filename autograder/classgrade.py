@@ -340,11 +340,12 @@ class ClassRun:
 
     def _start_early(self) -> None:
         """Start what the run will wait for while the coordinator prepares the lessons:
-        the fork server the preflight probes, and the worker processes (which import and
-        start fork servers of their own). No submission runs before the preflight."""
-        with contextlib.suppress(Exception):
-            fork_server.server()
+        the worker processes, which import and start fork servers of their own (one of
+        them then runs the preflight), or, grading here, this process's fork server. No
+        submission runs before the preflight."""
         if self.workers <= 1:
+            with contextlib.suppress(Exception):
+                fork_server.server()
             return
         # Each worker process has its own sandbox user (see autograder.sandbox.sandbox_uid).
         os.environ.pop(UID_ENV, None)
@@ -369,7 +370,7 @@ class ClassRun:
         cluster every worker runs the preflight itself before its first job
         (:mod:`autograder.dask_grading`): the kernels run there, not here.
         """
-        problems = [] if self.scheduler else preflight(self._secrets())
+        problems = [] if self.scheduler else self._preflight()
         fork_server.close_servers()  # the coordinator runs no kernel itself
         if problems:
             raise RefusedToGrade("grading refused: this machine cannot grade safely; nothing "
@@ -410,6 +411,17 @@ class ClassRun:
             outcomes.close()  # a refusal cancels every job not started yet
             self._flush(state)  # what was graded before an interruption is kept
         return results
+
+    def _preflight(self) -> list[str]:
+        """The preflight's problems, found by a worker of the pool when there is one: its
+        fork server, already started, is one of those that will fork the kernels."""
+        if self._pool is None:
+            return preflight(self._secrets())
+        try:
+            return self._pool.submit(preflight, self._secrets()).result()
+        except Exception as error:
+            return [f"the preflight could not run in a grading worker ({type(error).__name__}: "
+                    f"{error})"]
 
     def _secrets(self) -> list[Path]:
         """Paths no kernel may see: the lesson sources, grading data, gradebook, intake."""

@@ -147,6 +147,19 @@ def test_a_broken_machine_is_refused_before_grading(scratch_course, tmp_path, mo
     _nothing_written(scratch_course)
 
 
+def test_with_workers_a_worker_runs_the_preflight_and_a_problem_refuses(scratch_course,
+                                                                          no_cache):
+    """The preflight of a parallel run runs in a grading worker, through that worker's own
+    fork server; a secret its kernels can see (here the course's own package, which they
+    must see) refuses the run before anything is graded."""
+    visible = REPO_ROOT / "course"
+    run = classgrade.ClassRun(scratch_course, workers=2, secrets=(visible,))
+    with pytest.raises(classgrade.RefusedToGrade, match=f"can see {visible}"):
+        run.run([_submission("1001", solution_notebook(LESSON)),
+                 _submission("1002", solution_notebook(LESSON))], progress=lambda m: None)
+    _nothing_written(scratch_course)
+
+
 def test_an_unreadable_graded_notebook_costs_only_its_submission(scratch_course, no_cache):
     state = scratch_course.root / "course-data" / "grading-state.json"
     state.parent.mkdir(parents=True)

@@ -15,6 +15,7 @@ broken rule.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -215,12 +216,20 @@ def _shape(env: dict[str, np.ndarray]) -> tuple[int, ...]:
     return next(iter(env.values())).shape
 
 
-def _sympy_values(obj, env: dict[str, np.ndarray]) -> np.ndarray:
-    """Evaluate a sympy expression at the points of ``env`` with ``sympy.lambdify``."""
+@functools.lru_cache(maxsize=4096)
+def _lambdified(obj, names: tuple[str, ...]) -> Callable:
+    """``sympy.lambdify`` of ``obj`` over ``names``, made once per expression: making one
+    takes about a millisecond, and checks meet the same expressions again (the parts of
+    a tree, and every submission's replay of the same examples)."""
     import sympy
 
+    return sympy.lambdify([sympy.Symbol(n) for n in names], obj, modules="numpy")
+
+
+def _sympy_values(obj, env: dict[str, np.ndarray]) -> np.ndarray:
+    """Evaluate a sympy expression at the points of ``env`` with ``sympy.lambdify``."""
     names = sorted(env)
-    fn = sympy.lambdify([sympy.Symbol(n) for n in names], obj, modules="numpy")
+    fn = _lambdified(obj, tuple(names))
     with np.errstate(all="ignore"):
         value = np.asarray(fn(*(env[n] for n in names)))
         if np.iscomplexobj(value):  # a real result computed through complex intermediates
