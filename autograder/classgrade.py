@@ -371,7 +371,6 @@ class ClassRun:
         (:mod:`autograder.dask_grading`): the kernels run there, not here.
         """
         problems = [] if self.scheduler else self._preflight()
-        fork_server.close_servers()  # the coordinator runs no kernel itself
         if problems:
             raise RefusedToGrade("grading refused: this machine cannot grade safely; nothing "
                                  "was graded or written:\n" + "\n".join(f"  - {p}"

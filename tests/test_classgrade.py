@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from conftest import released_notebook, solution_notebook
 
-from autograder import classgrade, compile_cache, intake, notebooks, report
+from autograder import classgrade, compile_cache, fork_server, intake, notebooks, report
 from autograder.config import COURSE_ID, REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -150,6 +150,14 @@ def test_on_a_cold_cache_the_solution_canary_fills_it(scratch_course, tmp_path, 
     """No separate priming run: the lesson's solution canary, run through the grading
     path anyway, fills the compilation cache; the next run finds it filled and the
     scores are the same."""
+    started = []
+
+    class CountedServer(fork_server.ForkServer):
+        def __init__(self, *args, **kwargs):
+            started.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(fork_server, "ForkServer", CountedServer)
     outside = Path(tempfile.mkdtemp(prefix="cache-test-"))
     try:
         os.chmod(outside, 0o711)
@@ -175,6 +183,9 @@ def test_on_a_cold_cache_the_solution_canary_fills_it(scratch_course, tmp_path, 
         assert sorted(p for p in folder.iterdir() if p.name.endswith("-cache")) == sorted(
             programs)
         assert scratch_course.total(LESSON, "1005") == (6.0, 7.0)
+        # grading here, both runs fork their kernels from the server the first preflight
+        # probed (none if this process already had one), never stopping and restarting it
+        assert len(started) <= 1
     finally:
         shutil.rmtree(outside, ignore_errors=True)
 
