@@ -578,10 +578,9 @@ class ClassRun:
     def _in_pool(self, schedule: Schedule) -> Iterator[tuple[Job, Result]]:
         """Hand the jobs to the pool's workers as they free up (one queued beyond them),
         the next one chosen by ``schedule`` from what the run has measured so far."""
-        context = _SPAWN
         early, self._pool = self._pool, None
         orphans: list[Job] = []
-        with early or ProcessPoolExecutor(self.workers, mp_context=context,
+        with early or ProcessPoolExecutor(self.workers, mp_context=_SPAWN,
                                           initializer=_start_worker) as pool:
             running: dict[Future, Job] = {}
 
@@ -616,7 +615,7 @@ class ClassRun:
         # Which of them killed the worker is unknown: grade each alone, so that only the
         # culprit goes ungraded.
         for job in _canaries_first(orphans):
-            with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker) as alone:
+            with ProcessPoolExecutor(1, mp_context=_SPAWN, initializer=_start_worker) as alone:
                 try:
                     result = alone.submit(self.grade, job).result()
                 except Exception:
