@@ -29,7 +29,7 @@ HIDDEN_TEXT = "seed=2024"  # appears only in lesson 01's hidden tests
 GRADE = """
 import json, resource, sys, time
 from autograder.grading import Course
-root, source, release = sys.argv[1:4]
+root, source, release, restart_above_mb = sys.argv[1:5]
 
 
 def _high_water():
@@ -42,6 +42,8 @@ def _high_water():
 
 course = Course(root, source_directory=source, release_directory=release,
                 cell_timeout=20, notebook_timeout=300)
+if restart_above_mb:
+    course.config.TrustedExecute.restart_above_mb = int(restart_above_mb)
 started = time.monotonic()
 course.autograde({lesson!r}, "mallory")
 print(json.dumps({{"seconds": time.monotonic() - started,
@@ -67,11 +69,13 @@ def course_with_own_source(tmp_path):
     return course, source
 
 
-def grade_in_own_process(course, source, release) -> dict:
+def grade_in_own_process(course, source, release, restart_above_mb: int | None = None
+                         ) -> dict:
     """Grade mallory's submission in a new grading process; its seconds and peak memory."""
     done = subprocess.run(
         [sys.executable, "-c", GRADE.format(lesson=LESSON), str(course.root), str(source),
-         str(release)], capture_output=True, text=True, timeout=900, check=False)
+         str(release), str(restart_above_mb or "")], capture_output=True, text=True,
+        timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -96,7 +100,8 @@ def test_kernel_attack_or_fault_is_contained(case: KernelCase, course_with_own_s
     submitted = submit_edited(course, LESSON, notebook, case.edit, tmp_path, context)
     before = _digest(submitted)
 
-    measured = grade_in_own_process(course, source, tmp_path / "release")
+    measured = grade_in_own_process(course, source, tmp_path / "release",
+                                    case.restart_above_mb)
     print(f"{case.name}: {measured['seconds']:.1f} s, grader peak "
           f"{measured['peak'] / 2**20:.0f} MB")
 
