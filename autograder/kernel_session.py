@@ -21,7 +21,8 @@ through a :class:`KernelSession`, so every rule below holds for all three.
 * **A cell cannot cost more than itself.** A cell that runs out of time is interrupted;
   if the kernel then does not answer a short probe (it ignores ``SIGINT``), it is killed
   and restarted at once instead of making every later cell wait its full timeout. After
-  each cell the resident memory of the kernel's processes is measured from ``/proc``;
+  each cell the memory of the kernel's processes is measured from ``/proc`` (their
+  proportional set size, so that pages a forked child shares with the kernel count once);
   above :attr:`Settings.restart_above_bytes` the kernel is restarted without that cell's
   definitions. A restart replays the definitions made so far (:meth:`KernelSession.restart`).
 * **Outputs are capped where they arrive.** The client's sockets refuse messages above
@@ -104,7 +105,8 @@ class Settings:
     max_record_bytes: int = 64 * 2**20
     #: Bytes of a log searched for review flags after one cell, at most.
     max_log_bytes: int = 64 * 2**20
-    #: Resident memory of the kernel's processes above which the kernel is restarted.
+    #: Memory of the kernel's processes (proportional set size) above which the kernel
+    #: is restarted.
     restart_above_bytes: int = 1536 * 2**20
     kernel_name: str = "python3"
     #: Folder for the kernels' private folders (default: :func:`sandbox.kernels_parent`).
@@ -453,6 +455,25 @@ def resident_bytes(pids: Iterable[int]) -> int:
     return total
 
 
+def proportional_bytes(pids: Iterable[int]) -> int:
+    """Proportional set size of ``pids`` together (``Pss`` of ``/proc/PID/smaps_rollup``).
+
+    A resident page mapped by n processes counts 1/n in each, so the pages a forked child
+    still shares with its parent count once, not once per process as in
+    :func:`resident_bytes`. A process whose rollup cannot be read counts its resident
+    memory instead.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                total += next(int(line.split()[1]) * 1024 for line in handle
+                              if line.startswith("Pss:"))
+        except (OSError, IndexError, ValueError, StopIteration):
+            total += resident_bytes([pid])
+    return total
+
+
 # --------------------------------------------------------------------------- session
 
 
@@ -586,11 +607,15 @@ class KernelSession:
 
     # ---------------------------------------------------------------------- cells
 
-    def memory(self) -> int:
-        """Resident bytes of the current kernel's processes."""
+    def memory(self, *, proportional: bool = False) -> int:
+        """Resident bytes of the current kernel's processes; with ``proportional``, their
+        proportional set size (:func:`proportional_bytes`: shared pages counted once)."""
         km = self.client.km if self.client is not None else None
         pid = getattr(getattr(km, "provisioner", None), "pid", None)
-        return resident_bytes(process_tree(pid)) if pid else 0
+        if not pid:
+            return 0
+        measure = proportional_bytes if proportional else resident_bytes
+        return measure(process_tree(pid))
 
     def run(self, source: str, *, timeout: float | None = None, test: bool = False,
             store_history: bool | None = None) -> Run:
@@ -631,7 +656,12 @@ class KernelSession:
         if not result.lost_kernel:
             result.resident_bytes = self.memory()
             if result.resident_bytes > self.settings.restart_above_bytes:
-                result.status = "memory"
+                # Resident memory counts what forked children share with the kernel once
+                # per process; it is cheap and never below the proportional size, which
+                # decides (about 1 ms a process, so measured only when it can matter).
+                result.resident_bytes = self.memory(proportional=True)
+                if result.resident_bytes > self.settings.restart_above_bytes:
+                    result.status = "memory"
         if result.lost_kernel:
             self.stop()
         return result

@@ -168,8 +168,9 @@ class TrustedExecute(Execute):
     max_output_bytes = Integer(1_000_000, help="Output kept per cell, in bytes").tag(config=True)
     probe_timeout = Integer(5, help="Seconds a kernel has to answer after an interrupt").tag(
         config=True)
-    restart_above_mb = Integer(1536, help="Resident memory (MiB) of a kernel's processes after "
-                               "a cell above which the kernel is restarted").tag(config=True)
+    restart_above_mb = Integer(1536, help="Memory (MiB, proportional set size) of a kernel's "
+                               "processes after a cell above which the kernel is restarted"
+                               ).tag(config=True)
     max_record_mb = Integer(64, help="Recorded answers read per test cell, in MiB").tag(
         config=True)
     kernel_parent = Unicode("", help="Folder for the kernels' private working folders").tag(
