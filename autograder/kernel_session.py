@@ -137,7 +137,8 @@ class Run:
     status: str
     execution_count: int | None = None
     window: Window | None = None
-    resident_bytes: int = 0
+    #: What the kernel's processes held after the cell (:meth:`KernelSession.memory`).
+    memory_bytes: int = 0
 
     @property
     def lost_kernel(self) -> bool:
@@ -607,15 +608,23 @@ class KernelSession:
 
     # ---------------------------------------------------------------------- cells
 
-    def memory(self, *, proportional: bool = False) -> int:
-        """Resident bytes of the current kernel's processes; with ``proportional``, their
-        proportional set size (:func:`proportional_bytes`: shared pages counted once)."""
+    def memory(self) -> int:
+        """Bytes the current kernel's processes hold, as the restart limit compares them.
+
+        Their resident memory is cheap to read and never below their proportional set
+        size, but counts the pages forked children share with the kernel once per process;
+        above :attr:`Settings.restart_above_bytes` the proportional set size
+        (:func:`proportional_bytes`, about 1 ms a process) is read instead and decides.
+        """
         km = self.client.km if self.client is not None else None
         pid = getattr(getattr(km, "provisioner", None), "pid", None)
         if not pid:
             return 0
-        measure = proportional_bytes if proportional else resident_bytes
-        return measure(process_tree(pid))
+        tree = process_tree(pid)
+        resident = resident_bytes(tree)
+        if resident <= self.settings.restart_above_bytes:
+            return resident
+        return proportional_bytes(tree)
 
     def run(self, source: str, *, timeout: float | None = None, test: bool = False,
             store_history: bool | None = None) -> Run:
@@ -654,14 +663,9 @@ class KernelSession:
             result.window = self._keep(start)
         self._harvest()
         if not result.lost_kernel:
-            result.resident_bytes = self.memory()
-            if result.resident_bytes > self.settings.restart_above_bytes:
-                # Resident memory counts what forked children share with the kernel once
-                # per process; it is cheap and never below the proportional size, which
-                # decides (about 1 ms a process, so measured only when it can matter).
-                result.resident_bytes = self.memory(proportional=True)
-                if result.resident_bytes > self.settings.restart_above_bytes:
-                    result.status = "memory"
+            result.memory_bytes = self.memory()
+            if result.memory_bytes > self.settings.restart_above_bytes:
+                result.status = "memory"
         if result.lost_kernel:
             self.stop()
         return result
@@ -741,7 +745,7 @@ def not_run(nb: NotebookNode, start: int, reason: str) -> None:
 
 
 def _memory_note(index: int, run: Run) -> str:
-    return (f"cell {index} left the kernel holding {run.resident_bytes / 2**20:.0f} MB; the "
+    return (f"cell {index} left the kernel holding {run.memory_bytes / 2**20:.0f} MB; the "
             "kernel was restarted without that cell's definitions")
 
 
