@@ -195,39 +195,53 @@ class SessionClient(NotebookClient):
         return self.kc
 
     async def _wait_until_ready(self, timeout: float) -> None:
-        """Wait until the kernel answers ``kernel_info`` and IOPub carries the idle status
-        of that request (jupyter_client's ``wait_for_ready`` then waits for 0.2 s of quiet
-        on IOPub, a fifth of a second of every kernel start; outputs of earlier requests
-        are ignored by nbclient anyway, which matches each message to its cell)."""
+        """Wait until the kernel answers a ``kernel_info`` request and IOPub carries the idle
+        status of an answered request (then IOPub is connected too).
+
+        A new request goes out each second without a reply. A kernel slow to start answers
+        all of them, in order, so a reply to any request sent counts, and idle statuses
+        read while looking for another request's are kept: taking only the latest
+        request's reply would stay one reply behind for good. (jupyter_client's
+        ``wait_for_ready`` then waits for 0.2 s of quiet on IOPub, a fifth of a second of
+        every kernel start; outputs of earlier requests are ignored by nbclient anyway,
+        which matches each message to its cell.)
+        """
         kc = self.kc
         deadline = time.monotonic() + timeout
+        sent: set[str] = set()
+        answered: dict[str, dict] = {}
+        idle: set[str] = set()
         while True:
-            request = kc.kernel_info()
+            sent.add(kc.kernel_info())
             with contextlib.suppress(Empty):
                 reply = await ensure_async(kc.get_shell_msg(timeout=1))
-                if (reply["msg_type"] == "kernel_info_reply"
-                        and reply["parent_header"].get("msg_id") == request
-                        and await self._idle_after(request)):
-                    kc._handle_kernel_info_reply(reply)
-                    return
+                request = reply["parent_header"].get("msg_id")
+                if reply["msg_type"] == "kernel_info_reply" and request in sent:
+                    answered[request] = reply
+            if answered and await self._idle_status_of(answered, idle):
+                kc._handle_kernel_info_reply(answered[min(answered.keys() & idle)])
+                return
             if not await ensure_async(kc.is_alive()):
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
 
-    async def _idle_after(self, request: str, wait: float = 0.2) -> bool:
-        """Whether IOPub brings the idle status of ``request`` within ``wait`` seconds (it
-        misses it when it is not connected yet: the caller asks again)."""
+    async def _idle_status_of(self, requests: Iterable[str], idle: set[str],
+                              wait: float = 0.2) -> bool:
+        """Whether IOPub has brought, or brings within ``wait`` seconds, the idle status of
+        one of ``requests``; the requests whose idle status is read are added to ``idle``
+        (it misses them while it is not connected yet: the caller asks again)."""
         until = time.monotonic() + wait
-        while (left := until - time.monotonic()) > 0:
+        while idle.isdisjoint(requests):
+            if (left := until - time.monotonic()) <= 0:
+                return False
             try:
                 msg = await ensure_async(self.kc.get_iopub_msg(timeout=left))
             except Empty:
                 return False
-            if (msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == request
-                    and msg["content"].get("execution_state") == "idle"):
-                return True
-        return False
+            if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                idle.add(msg["parent_header"].get("msg_id"))
+        return True
 
     # nbclient binds the synchronous wrapper to its own coroutine: bind it to this one.
     start_new_kernel_client = run_sync(async_start_new_kernel_client)

@@ -5,12 +5,15 @@ runs until its timeout, and cells left out as demos."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+from queue import Empty
 
 import nbformat
 import pytest
@@ -20,6 +23,7 @@ from autograder.kernel_session import (
     RECORD_FILE,
     KernelSession,
     RecordLog,
+    SessionClient,
     Settings,
     left_out_output,
     parse_entries,
@@ -162,6 +166,97 @@ def _run_cells(sources: list[str], settings: Settings, **kwargs):
 
 
 @pytest.mark.slow
+class _SlowStartingKernel:
+    """A kernel client whose kernel answers requests in order, once it has started after
+    ``start_after`` seconds, and whose IOPub connects after ``iopub_after`` seconds (the
+    statuses published before are lost, as with zmq's PUB socket)."""
+
+    def __init__(self, start_after: float, iopub_after: float) -> None:
+        self.began = time.monotonic()
+        self.start_after, self.iopub_after = start_after, iopub_after
+        self.ids = (f"request-{n}" for n in itertools.count())
+        self.requests: list[tuple[str, float]] = []
+        self.replies_read = 0
+        self.statuses_read = 0
+        self.handled = None
+
+    def kernel_info(self) -> str:
+        request = next(self.ids)
+        self.requests.append((request, time.monotonic() - self.began))
+        return request
+
+    def _answered_at(self, index: int) -> float:
+        """When the kernel answers request ``index`` (each request costs it 0.05 s)."""
+        return max(self.start_after, self.requests[index][1]) + 0.05 * (index + 1)
+
+    async def _next(self, queue: list[tuple[float, dict]], timeout: float) -> dict:
+        until = time.monotonic() + timeout
+        while True:
+            now = time.monotonic() - self.began
+            if queue and queue[0][0] <= now:
+                return queue.pop(0)[1]
+            if time.monotonic() >= until:
+                raise Empty
+            await asyncio.sleep(0.01)
+
+    def _replies(self) -> list[tuple[float, dict]]:
+        return [(self._answered_at(i), {"msg_type": "kernel_info_reply",
+                                        "parent_header": {"msg_id": request}, "content": {}})
+                for i, (request, _) in enumerate(self.requests)][self.replies_read:]
+
+    def _statuses(self) -> list[tuple[float, dict]]:
+        published = [(self._answered_at(i), {"msg_type": "status",
+                                              "parent_header": {"msg_id": request},
+                                              "content": {"execution_state": "idle"}})
+                     for i, (request, _) in enumerate(self.requests)]
+        return [entry for entry in published if entry[0] >= self.iopub_after][
+            self.statuses_read:]
+
+    async def get_shell_msg(self, timeout: float) -> dict:
+        reply = await self._next(self._replies(), timeout)
+        self.replies_read += 1
+        return reply
+
+    async def get_iopub_msg(self, timeout: float) -> dict:
+        status = await self._next(self._statuses(), timeout)
+        self.statuses_read += 1
+        return status
+
+    async def is_alive(self) -> bool:
+        return True
+
+    def _handle_kernel_info_reply(self, reply: dict) -> None:
+        self.handled = reply
+
+
+@pytest.mark.parametrize("start_after, iopub_after", [(0.0, 0.0), (0.5, 0.0), (1.5, 0.0),
+                                                      (2.5, 0.0), (0.0, 1.2), (1.5, 2.7)])
+def test_a_kernel_slow_to_answer_is_ready_as_soon_as_it_answers(start_after, iopub_after):
+    """A kernel that starts after more than the second a request is waited for answers the
+    requests sent meanwhile in order: the client must take it as ready soon after it
+    answers (matching each reply to the latest request only stays one reply behind, until
+    the start-up timeout says the kernel did not respond)."""
+    kernel = _SlowStartingKernel(start_after, iopub_after)
+    client = SessionClient.__new__(SessionClient)
+    client.kc = kernel
+    began = time.monotonic()
+    asyncio.run(client._wait_until_ready(timeout=10))
+    took = time.monotonic() - began
+    assert kernel.handled is not None
+    assert kernel.handled["msg_type"] == "kernel_info_reply"
+    assert took < max(start_after, iopub_after) + 1.5, (took, kernel.requests)
+
+
+def test_a_kernel_that_never_answers_is_reported_at_the_timeout():
+    kernel = _SlowStartingKernel(start_after=60, iopub_after=0)
+    client = SessionClient.__new__(SessionClient)
+    client.kc = kernel
+    began = time.monotonic()
+    with pytest.raises(RuntimeError, match="didn't respond in 2 seconds"):
+        asyncio.run(client._wait_until_ready(timeout=2))
+    assert 2 <= time.monotonic() - began < 4
+
+
 def test_a_kernel_ignoring_interrupts_is_replaced_without_waiting_again():
     with KernelSession(Settings(**SETTINGS)) as session:
         session.start()
