@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import re
 import shutil
 import warnings
 from collections.abc import Collection, Iterator
@@ -83,6 +84,44 @@ nbgrader_api.get_alembic_version = alembic_head
 
 class GradingError(RuntimeError):
     """nbgrader could not grade a submission."""
+
+
+#: The line a Python traceback ends with: the exception's (dotted) name and its message.
+_EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*: \S.*")
+
+
+def failure_cause(text: str) -> str | None:
+    """The exception line of the first traceback in ``text`` (a log, whose lines may be
+    indented): what went wrong, without the frames nbgrader and nbconvert add around it.
+    It is the first line after the frames that is indented less than they are.
+
+    >>> failure_cause("[ERROR] Traceback (most recent call last):\\n"
+    ...               "      File 'x.py', line 1, in f\\n        f()\\n"
+    ...               "    mod.Stopped: the kernel did not start\\n[ERROR] more")
+    'mod.Stopped: the kernel did not start'
+    """
+    lines = text.splitlines()
+    for start, header in enumerate(lines):
+        if "Traceback (most recent call last):" not in header:
+            continue
+        frames = None
+        for line in lines[start + 1:]:
+            indent = len(line) - len(line.lstrip())
+            if frames is None:
+                frames = indent
+            elif indent < frames and _EXCEPTION_LINE.fullmatch(line.strip()):
+                return line.strip()
+        return None
+    return None
+
+
+def _grading_error(what: str, result: dict) -> GradingError:
+    """The error for nbgrader's failed ``result``: the cause, when a traceback in its log
+    names it (its error is nbgrader's own "see the above traceback"), else its error and
+    log."""
+    cause = failure_cause(str(result.get("log")))
+    details = f"{result.get('error')}\n{result.get('log')}"
+    return GradingError(f"{what}: {cause}" if cause else f"{what}: {details}")
 
 
 @contextmanager
@@ -202,8 +241,7 @@ class Course:
     def autograde(self, assignment: str, student: str) -> None:
         result = self.api.autograde(assignment, student, force=True, create=True)
         if not result["success"]:
-            raise GradingError(f"{student}/{assignment}: {result.get('error')}\n"
-                               f"{result.get('log')}")
+            raise _grading_error(f"{student}/{assignment}", result)
 
     def generate_feedback(self, assignment: str, student: str) -> Path:
         result = self.api.generate_feedback(assignment, student, force=True)

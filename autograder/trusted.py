@@ -40,7 +40,6 @@ from autograder.kernel_session import (
     KernelSession,
     Settings,
     error_output,
-    not_run,
     run_notebook,
 )
 from autograder.notebooks import annotate, exercise_of, nbgrader_meta
@@ -48,7 +47,8 @@ from autograder.sandbox import SandboxKernelManager
 from course import recording, shortcuts
 from course.protocol import Entry
 
-__all__ = ["RECORD_FILE", "TrustedExecute", "fail_shortcuts", "replay_test_cell"]
+__all__ = ["RECORD_FILE", "KernelNotStarted", "TrustedExecute", "fail_shortcuts",
+           "replay_test_cell"]
 _MAX_MESSAGE = 2_000
 
 
@@ -58,6 +58,12 @@ def _is_test_cell(cell: NotebookNode) -> bool:
 
 
 _error_output = error_output
+
+
+class KernelNotStarted(RuntimeError):
+    """The submission's kernel did not start, before any of its code ran: a fault of the
+    grading machine (overloaded, out of sandbox users, ...), not of the submission. It is
+    not graded, so no score of zero is stored for it, and the next run grades it again."""
 
 
 def _free_names(source: str) -> set[str]:
@@ -201,8 +207,8 @@ class TrustedExecute(Execute):
             try:
                 session.start()
             except KernelLost as error:
-                not_run(nb, 0, str(error))
-                return nb, self.resources
+                raise KernelNotStarted(f"{error}; not graded, a later run grades it again"
+                                       ) from None
             tests = {i for i, cell in enumerate(nb.cells) if _is_test_cell(cell)}
             windows = run_notebook(session, nb, test_cells=tests, max_restarts=self.max_restarts,
                                    deadline=time.monotonic() + self.notebook_timeout,

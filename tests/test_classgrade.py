@@ -144,6 +144,44 @@ def test_a_dying_worker_costs_only_its_own_job(scratch_course, lms_zip):
     assert "worker died" in not_graded[0].reason
 
 
+def grade_with_a_kernel_that_does_not_start(job: classgrade.Job) -> classgrade.Result:
+    """A grading function whose kernels do not answer for one student (as on a machine
+    too loaded for the kernel to start in time)."""
+    from autograder import kernel_session
+
+    if job.student == "1005":
+        async def never_ready(self, timeout):
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+
+        kernel_session.SessionClient._wait_until_ready = never_ready
+    return classgrade.grade_job(job)
+
+
+def test_a_kernel_that_does_not_start_leaves_the_submission_not_graded(scratch_course,
+                                                                       lms_zip):
+    """A kernel that does not start is the grading machine's fault: the submission is
+    not graded and says why, no zero is stored, and the next run grades it again."""
+    found = [s for s in intake.collect(lms_zip, classgrade.lesson_grade_ids(
+        scratch_course, [LESSON])) if s.problem is None]
+    run = classgrade.ClassRun(scratch_course, workers=1,
+                              grade=grade_with_a_kernel_that_does_not_start)
+    messages: list[str] = []
+    results = {r.student: r for r in run.run(found, progress=messages.append)}
+
+    assert scratch_course.total(LESSON, "1001") == (7.0, 7.0)
+    assert results["1005"].autograded is None
+    assert "the kernel did not start" in results["1005"].problem
+    assert "Kernel didn't respond in 60 seconds" in results["1005"].problem
+    assert any("1005" in m and "NOT GRADED" in m and "did not start" in m for m in messages)
+    stored = json.loads(run_state(scratch_course))["1005/" + LESSON]
+    assert "did not start" in stored["not_graded"] and "digest" not in stored
+    from nbgrader.api import Gradebook
+
+    with Gradebook(scratch_course.db_url, COURSE_ID) as gb:
+        assert "1005" not in {s.student_id for s in gb.find_assignment(LESSON).submissions}
+    assert [n.student for n in report.collect(scratch_course, LESSON).not_graded] == ["1005"]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the cache is used only when kernels run as "
                     "a user of their own")
 def test_on_a_cold_cache_the_solution_canary_fills_it(scratch_course, tmp_path, monkeypatch):
