@@ -754,8 +754,9 @@ def _check_canaries(results: dict[tuple[str, str], Result]) -> None:
             + "\nCheck: the sandbox (as root, kernels run as users of their own in a private "
             "mount namespace: the checkout, its .venv and the course folder must be readable "
             "by other users, e.g. not inside a 0700 home or mktemp -d folder); the folders' "
-            "permissions; the cell and notebook timeouts (too short for the solution?); and, "
-            "when the release scores, the solution markers of the lesson's source notebook.")
+            "permissions; the cell and notebook timeouts (too short for the solution?); the "
+            "machine's load, when a kernel did not start; and, when the release scores, the "
+            "solution markers of the lesson's source notebook.")
 
 
 def _canaries_first(jobs: list[Job]) -> list[Job]:
