@@ -780,7 +780,9 @@ def run_notebook(session: KernelSession, nb: NotebookNode, *, test_cells: set[in
     Test cells run without history and their answers' windows are returned (by cell
     index). A lost kernel costs only its cell: the kernel is restarted and the
     definitions made so far (every other code cell that ran, except cells that timed out
-    or kept too much memory) are replayed, at most ``max_restarts`` times.
+    or kept too much memory) are replayed, at most ``max_restarts`` times. A kernel that
+    cannot be started again raises :class:`KernelLost`: that is the machine's fault, and
+    the cells after would count as not run for it.
     """
     windows: dict[int, Window] = {}
     definitions: list[int] = []
@@ -819,6 +821,5 @@ def run_notebook(session: KernelSession, nb: NotebookNode, *, test_cells: set[in
         try:
             session.restart(nb.cells[i].source for i in definitions)
         except KernelLost as error:
-            not_run(nb, index + 1, str(error))
-            break
+            raise KernelLost(f"after cell {index}: {error}") from None
     return windows

@@ -61,9 +61,11 @@ _error_output = error_output
 
 
 class KernelNotStarted(RuntimeError):
-    """The submission's kernel did not start, before any of its code ran: a fault of the
-    grading machine (overloaded, out of sandbox users, ...), not of the submission. It is
-    not graded, so no score of zero is stored for it, and the next run grades it again."""
+    """The submission's kernel did not start, or could not be started again after a cell
+    lost it: a fault of the grading machine (overloaded, out of sandbox users, ...), not
+    of the submission, which has no part in a start (each gets a fresh folder, and the
+    last kernel's processes are gone). It is not graded, so no score of zero is stored for
+    it, and the next run grades it again."""
 
 
 def _free_names(source: str) -> set[str]:
@@ -204,15 +206,16 @@ class TrustedExecute(Execute):
         self._check_assign_resources(resources)
         submission = Path(self.resources.get("metadata", {}).get("path") or os.getcwd())
         with KernelSession(self.session_settings(), files_from=submission) as session:
+            tests = {i for i, cell in enumerate(nb.cells) if _is_test_cell(cell)}
             try:
                 session.start()
+                windows = run_notebook(session, nb, test_cells=tests,
+                                       max_restarts=self.max_restarts,
+                                       deadline=time.monotonic() + self.notebook_timeout,
+                                       leave_out=self._left_out(nb))
             except KernelLost as error:
                 raise KernelNotStarted(f"{error}; not graded, a later run grades it again"
                                        ) from None
-            tests = {i for i, cell in enumerate(nb.cells) if _is_test_cell(cell)}
-            windows = run_notebook(session, nb, test_cells=tests, max_restarts=self.max_restarts,
-                                   deadline=time.monotonic() + self.notebook_timeout,
-                                   leave_out=self._left_out(nb))
             session.stop()
             recorded: dict[str, list[dict]] = {}
             with timings.phase("replay"):

@@ -21,6 +21,7 @@ import pytest
 from autograder import notebooks
 from autograder.kernel_session import (
     RECORD_FILE,
+    KernelLost,
     KernelSession,
     RecordLog,
     SessionClient,
@@ -165,7 +166,6 @@ def _run_cells(sources: list[str], settings: Settings, **kwargs):
     return nb
 
 
-@pytest.mark.slow
 class _SlowStartingKernel:
     """A kernel client whose kernel answers requests in order, once it has started after
     ``start_after`` seconds, and whose IOPub connects after ``iopub_after`` seconds (the
@@ -257,6 +257,7 @@ def test_a_kernel_that_never_answers_is_reported_at_the_timeout():
     assert 2 <= time.monotonic() - began < 4
 
 
+@pytest.mark.slow
 def test_a_kernel_ignoring_interrupts_is_replaced_without_waiting_again():
     with KernelSession(Settings(**SETTINGS)) as session:
         session.start()
@@ -281,6 +282,27 @@ def test_a_kernel_ignoring_interrupts_is_replaced_without_waiting_again():
 #: Memory first touched in a virtual machine that hands freed memory back to its host can
 #: come at about 80 MB/s: cells that take hundreds of megabytes get time for it.
 MEMORY_SETTINGS = {**SETTINGS, "cell_timeout": 30, "restart_above_bytes": 300 * 2**20}
+
+
+@pytest.mark.slow
+def test_a_kernel_that_cannot_be_started_again_stops_the_run_instead_of_its_cells(
+        monkeypatch):
+    """After a cell kills the kernel, a new kernel that does not start is the machine's
+    fault: the run stops with the reason instead of counting the later cells as not run."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        "kept = 41", "import os\nos._exit(1)", "after = kept + 1")])
+    with KernelSession(Settings(**SETTINGS)) as session:
+        session.start()
+
+        def cannot_start() -> None:
+            raise KernelLost("the kernel did not start (RuntimeError: Kernel didn't respond "
+                             "in 60 seconds)")
+
+        monkeypatch.setattr(session, "start", cannot_start)
+        with pytest.raises(KernelLost, match="after cell 1: the kernel did not start"):
+            run_notebook(session, nb, test_cells=set(), deadline=time.monotonic() + 120,
+                         max_restarts=3)
+    assert nb.cells[0].outputs == [] and nb.cells[2].outputs == []
 
 
 @pytest.mark.slow
