@@ -147,14 +147,20 @@ def test_a_dying_worker_costs_only_its_own_job(scratch_course, lms_zip):
 def grade_with_a_kernel_that_does_not_start(job: classgrade.Job) -> classgrade.Result:
     """A grading function whose kernels do not answer for one student (as on a machine
     too loaded for the kernel to start in time)."""
-    from autograder import kernel_session
+    from autograder.kernel_session import SessionClient
 
-    if job.student == "1005":
-        async def never_ready(self, timeout):
-            raise RuntimeError("Kernel didn't respond in 60 seconds")
+    if job.student != "1005":
+        return classgrade.grade_job(job)
 
-        kernel_session.SessionClient._wait_until_ready = never_ready
-    return classgrade.grade_job(job)
+    async def never_ready(self, timeout):
+        raise RuntimeError("Kernel didn't respond in 60 seconds")
+
+    # A one-worker run grades in this process: the next job's kernels must start again.
+    ready, SessionClient._wait_until_ready = SessionClient._wait_until_ready, never_ready
+    try:
+        return classgrade.grade_job(job)
+    finally:
+        SessionClient._wait_until_ready = ready
 
 
 def test_a_kernel_that_does_not_start_leaves_the_submission_not_graded(scratch_course,
@@ -180,6 +186,12 @@ def test_a_kernel_that_does_not_start_leaves_the_submission_not_graded(scratch_c
     with Gradebook(scratch_course.db_url, COURSE_ID) as gb:
         assert "1005" not in {s.student_id for s in gb.find_assignment(LESSON).submissions}
     assert [n.student for n in report.collect(scratch_course, LESSON).not_graded] == ["1005"]
+
+    # The next run grades it again, and this time its kernel starts.
+    run = classgrade.ClassRun(scratch_course, workers=1)
+    again = {r.student: r for r in run.run(found, progress=lambda message: None)}
+    assert again["1005"].autograded is not None
+    assert "digest" in json.loads(run_state(scratch_course))["1005/" + LESSON]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the cache is used only when kernels run as "
