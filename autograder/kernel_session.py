@@ -219,7 +219,7 @@ class SessionClient(NotebookClient):
                 if reply["msg_type"] == "kernel_info_reply" and request in sent:
                     answered[request] = reply
             if answered and await self._idle_status_of(answered, idle):
-                kc._handle_kernel_info_reply(answered[min(answered.keys() & idle)])
+                kc._handle_kernel_info_reply(answered[next(iter(answered.keys() & idle))])
                 return
             if not await ensure_async(kc.is_alive()):
                 raise RuntimeError("Kernel died before replying to kernel_info")
