@@ -223,7 +223,7 @@ class Course:
         with gradebook_lock(self.db_url):
             result = self.api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
-            raise GradingError(f"{assignment}: {result.get('error')}\n{result.get('log')}")
+            raise _grading_error(assignment, result)
 
     def submit(self, student: str, assignment: str, notebook: Path, *,
                name: str | None = None) -> Path:
@@ -246,7 +246,7 @@ class Course:
     def generate_feedback(self, assignment: str, student: str) -> Path:
         result = self.api.generate_feedback(assignment, student, force=True)
         if not result["success"]:
-            raise GradingError(f"feedback {student}/{assignment}: {result.get('error')}")
+            raise _grading_error(f"feedback {student}/{assignment}", result)
         return self.feedback_directory / student / assignment
 
     def save_autograded(self, assignment: str, student: str, notebook: str,
